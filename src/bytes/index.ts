@@ -1,0 +1,3 @@
+export { crc32le } from './crc32.js';
+export { bytesEqual, isFilled } from './equal.js';
+export { fromHex, toHex } from './hex.js';

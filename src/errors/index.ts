@@ -1,0 +1,1 @@
+export { NvsecError, type NvsecErrorOptions } from './nvsec-error.js';
