@@ -1,4 +1,4 @@
-import { checkNorWrite, checkRange, FlashError } from './flash-error.js';
+import { checkNorWrite, checkRange, checkSector, FlashError } from './flash-error.js';
 import { type Flash, FlashStats, SECTOR_SIZE } from './flash.js';
 
 /**
@@ -45,7 +45,7 @@ export class MemoryFlash implements Flash {
   }
 
   eraseSector(sector: number): void {
-    checkRange(this, sector * SECTOR_SIZE, SECTOR_SIZE, 'erase');
+    checkSector(this, sector);
     this.bytes.fill(0xff, sector * SECTOR_SIZE, (sector + 1) * SECTOR_SIZE);
     this.stats.erases++;
     this.stats.eraseCounts[sector]!++;

@@ -1,0 +1,32 @@
+import { NvsecError } from '../errors/nvsec-error.js';
+
+/** Exit codes of the CLI. */
+export const EXIT = Object.freeze({ OK: 0, FAILURE: 1, USAGE: 2 });
+
+/**
+ * Runs a command action and turns any error into one line on stderr and a non-zero exit code:
+ * never a stack trace (set NVSEC_DEBUG=1 to see one).
+ */
+export function runAction<A extends unknown[]>(action: (...args: A) => void | Promise<void>): (...args: A) => Promise<void> {
+  return async (...args: A) => {
+    try {
+      await action(...args);
+    } catch (e) {
+      reportError(e);
+      process.exitCode = EXIT.FAILURE;
+    }
+  };
+}
+
+/** Prints an error as one line: `nvsec: <message>` (with the code for domain errors). */
+export function reportError(e: unknown): void {
+  if (process.env.NVSEC_DEBUG && e instanceof Error) console.error(e.stack);
+  if (e instanceof NvsecError) {
+    console.error(`nvsec: error: ${e.message}`);
+  } else if (e instanceof Error) {
+    const code = (e as NodeJS.ErrnoException).code;
+    console.error(`nvsec: error: ${e.message}${code && !e.message.includes(code) ? ` (${code})` : ''}`);
+  } else {
+    console.error(`nvsec: error: ${String(e)}`);
+  }
+}

@@ -1,0 +1,1 @@
+export type { CryptoProvider, HashName } from './provider.js';

@@ -1,0 +1,62 @@
+import assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { writeFileAtomic } from '../../src/node/atomic-file.js';
+
+let dir = '';
+
+before(() => {
+  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'nvsec-atomic-file-'));
+});
+
+after(() => {
+  fs.rmSync(dir, { recursive: true, force: true });
+});
+
+const bytes = (text: string): Uint8Array => new TextEncoder().encode(text);
+
+describe('writeFileAtomic', () => {
+  it('writes exactly the given bytes to a new file', () => {
+    const file = path.join(dir, 'new.bin');
+    const data = Uint8Array.from({ length: 10_000 }, (_, i) => (i * 13) & 0xff);
+    writeFileAtomic(file, data);
+    assert.deepEqual(new Uint8Array(fs.readFileSync(file)), data);
+  });
+
+  it('gives the new file the requested mode 0o600', {
+    skip: process.platform === 'win32' && 'no POSIX modes',
+  }, () => {
+    const file = path.join(dir, 'secret.key');
+    writeFileAtomic(file, bytes('secret'), { mode: 0o600 });
+    assert.equal(fs.statSync(file).mode & 0o777, 0o600);
+  });
+
+  it('replaces an existing file, including its mode', {
+    skip: process.platform === 'win32' && 'no POSIX modes',
+  }, () => {
+    const file = path.join(dir, 'replace.txt');
+    fs.writeFileSync(file, 'old contents that are longer than the new ones', { mode: 0o644 });
+    writeFileAtomic(file, bytes('new'), { mode: 0o600 });
+    assert.equal(fs.readFileSync(file, 'utf8'), 'new');
+    assert.equal(fs.statSync(file).mode & 0o777, 0o600);
+  });
+
+  it('leaves no temporary file behind in the folder', () => {
+    const sub = fs.mkdtempSync(path.join(dir, 'clean-'));
+    const file = path.join(sub, 'data.bin');
+    writeFileAtomic(file, bytes('one'));
+    writeFileAtomic(file, bytes('two'));
+    assert.deepEqual(fs.readdirSync(sub), ['data.bin']);
+  });
+
+  it('throws and leaves no temporary file when the target cannot be replaced', () => {
+    const sub = fs.mkdtempSync(path.join(dir, 'fail-'));
+    const target = path.join(sub, 'is-a-folder');
+    fs.mkdirSync(path.join(target, 'child'), { recursive: true });
+    assert.throws(() => writeFileAtomic(target, bytes('x')));
+    assert.deepEqual(fs.readdirSync(sub), ['is-a-folder']);
+    assert.ok(fs.statSync(target).isDirectory(), 'the existing folder is untouched');
+  });
+});
