@@ -190,7 +190,12 @@ export class Page {
     for (let i = 0; i < end; i++) {
       const st = this.entryStates[i]!;
       if (st !== EntryState.WRITTEN) {
-        if (st === EntryState.ERASED || (active && st === EntryState.ILLEGAL)) this.erasedCount++;
+        if (active && st === EntryState.ILLEGAL) {
+          this.host.note({ page: this.index, entry: i, problem: 'illegal entry state', action: 'erased' });
+          this.markErased(i, 1, false);
+        } else if (st === EntryState.ERASED) {
+          this.erasedCount++;
+        }
         continue;
       }
       const off = ENTRY_DATA_OFFSET + i * ENTRY_SIZE;

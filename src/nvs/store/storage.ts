@@ -108,6 +108,8 @@ export class NvsStorage {
   private readonly nsByName = new Map<string, number>();
   private readonly nsName = new Map<number, string>();
   private readonly nsUsed = new Uint8Array(256);
+  /** Namespace entries known (loaded or created): nvs_get_stats' namespace_count. */
+  private nsEntries = 0;
   private readonly host: PageHost;
   private readonly scratch = new Uint8Array(ENTRY_SIZE);
 
@@ -202,7 +204,8 @@ export class NvsStorage {
         if (p === lastPage || p.state === PageState.FREEING) continue;
         for (const it of [...p.itemsInOrder()]) {
           if (matches(it, types)) {
-            p.eraseItem(it, this.purge);
+            this.note(it, 'older copy of the last item written (interrupted update)');
+            p.eraseItem(it, true);
             found = true;
           }
         }
@@ -241,6 +244,7 @@ export class NvsStorage {
         if (it.ns !== NS_INDEX) continue;
         if (it.type !== ItemType.U8) break; // the runtime's namespace scan stops here on this page
         const idx = this.readFixedAt(it) as number;
+        this.nsEntries++;
         if (!this.nsByName.has(it.key)) this.nsByName.set(it.key, idx);
         if (!this.nsName.has(idx)) this.nsName.set(idx, it.key);
         this.nsUsed[idx] = 1;
@@ -279,7 +283,7 @@ export class NvsStorage {
       const e = indexes[i]!;
       if (e.size !== e.ref.size || e.count !== e.ref.chunkCount) {
         this.note(e.ref, `blob index does not match its chunks (${e.count} of ${e.ref.chunkCount} chunks, ${e.size} of ${e.ref.size} bytes)`);
-        this.eraseRef(e.ref);
+        this.eraseRef(e.ref, true);
         indexes.splice(i, 1);
       }
     }
@@ -287,7 +291,7 @@ export class NvsStorage {
       for (const it of [...p.itemsInOrder()]) {
         if (it.type === ItemType.BLOB_DATA && !covering(it, true)) {
           this.note(it, 'blob chunk not covered by any blob index (orphan)');
-          this.eraseRef(it);
+          this.eraseRef(it, true);
         }
       }
     }
@@ -341,8 +345,9 @@ export class NvsStorage {
       }
     }
     if (!victim) throw notEnoughSpace();
-    const target = this.activatePage();
+    // FREEING first: from here on a power cut is recovered by redoing the copy at init.
     victim.setPageState(PageState.FREEING);
+    const target = this.activatePage();
     this.copyItems(victim, target, true);
     victim.erase();
     this.used.splice(this.used.indexOf(victim), 1);
@@ -403,9 +408,10 @@ export class NvsStorage {
     return undefined;
   }
 
-  private eraseRef(it: ItemRef): void {
+  /** Erases an item; `purge` zero-fills it too (always for load-time repairs). */
+  private eraseRef(it: ItemRef, purge = this.purge): void {
     this.indexRemove(it);
-    it.page.eraseItem(it, this.purge);
+    it.page.eraseItem(it, purge);
   }
 
   /** Erases a blob index, then the chunks of its version. */
@@ -722,6 +728,7 @@ export class NvsStorage {
     this.nsByName.set(name, idx);
     this.nsName.set(idx, name);
     this.nsUsed[idx] = 1;
+    this.nsEntries++;
     return idx;
   }
 
@@ -783,14 +790,12 @@ export class NvsStorage {
         throw new NvsError('ESP_ERR_INVALID_STATE', `Page ${p.index} is being freed; statistics are not available until it is finished`);
       }
     }
-    let namespaceCount = 0;
-    for (const p of this.used) for (const it of p.itemsInOrder()) if (it.ns === NS_INDEX && it.type === ItemType.U8) namespaceCount++;
     return {
       usedEntries: used,
       freeEntries: free,
       availableEntries: Math.max(0, free - ENTRY_COUNT),
       totalEntries: ENTRY_COUNT * this.physical.length,
-      namespaceCount,
+      namespaceCount: this.nsEntries,
     };
   }
 
