@@ -41,8 +41,9 @@ Examples:
  * Registers `nvs generate <input...>`: the esp-idf-nvs-partition-gen `generate` command
  * (`INPUT.csv [INPUT2.csv …] OUTPUT.bin SIZE [--version 1|2] [--outdir DIR]`, plus `--json`).
  *
- * The command has a `--version` option like the reference tool, so the root program is switched
- * to positional options (its own `--version` then only counts before the sub-command).
+ * The command has a `--version` option like the reference tool; this needs the root program to
+ * use positional options (main.ts sets them), so that nvsec's own `--version` only counts before
+ * the sub-command.
  *
  * @throws never at registration; the action reports errors as one line and exit code 1
  * @example
@@ -50,10 +51,6 @@ Examples:
  * registerNvsGenerateCommand(nvs); // nvsec nvs generate nvs.csv nvs.bin 0x6000
  */
 export function registerNvsGenerateCommand(nvs: Command): void {
-  let root: Command = nvs;
-  while (root.parent) root = root.parent;
-  root.enablePositionalOptions();
-
   nvs
     .command('generate')
     .summary('generate an NVS partition image from CSV (esp-idf-nvs-partition-gen compatible)')
@@ -163,6 +160,11 @@ function readCsvText(file: string): string {
 /**
  * SIZE the way the tool reads it: Python `int(x, 0)` (decimal without leading zeros, or a
  * 0x/0o/0b prefix, underscores between digits), a multiple of 4096, at least 4096.
+ *
+ * @throws {NvsGenerateError} `NVS_BAD_SIZE` when the text is not such a number
+ * @example
+ * parseSize('0x6000'); // 24576
+ * parseSize('24576'); // 24576
  */
 export function parseSize(text: string): number {
   const t = text.trim();

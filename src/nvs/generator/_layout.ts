@@ -66,11 +66,6 @@ export class PageWriter {
     this.version = version;
   }
 
-  /** Entries used on the current page. */
-  get entriesOnPage(): number {
-    return this.n;
-  }
-
   /** Opens the next page (the previous one becomes FULL). */
   openPage(): void {
     if (this.pages >= this.maxPages) throw new PartitionFull();

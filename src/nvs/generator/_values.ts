@@ -8,6 +8,9 @@
 /** Python `str.isspace()` characters (what `str.strip()` and `int()` drop at the ends). */
 const PY_SPACE = '\\t\\n\\v\\f\\r\\x1c-\\x1f \\x85\\xa0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000';
 const PY_STRIP = new RegExp(`^[${PY_SPACE}]+|[${PY_SPACE}]+$`, 'g');
+/** What `int(str)` skips: the same minus \x1c-\x1f (ASCII characters reach its parser unmapped). */
+const INT_SPACE = PY_SPACE.replace('\\x1c-\\x1f', '');
+const INT_STRIP = new RegExp(`^[${INT_SPACE}]+|[${INT_SPACE}]+$`, 'g');
 /** ASCII whitespace that `bytes.strip()` and `int(bytes)` drop. */
 const ASCII_STRIP = /^[\t\n\v\f\r ]+|[\t\n\v\f\r ]+$/g;
 const PY_INT = /^[+-]?[0-9]+(?:_[0-9]+)*$/;
@@ -46,7 +49,7 @@ export class Scratch {
  * @returns the value, or a reason string when Python would raise ValueError
  */
 export function pyInt(text: string, ascii: boolean): bigint | string {
-  const t = ascii ? asciiStrip(text) : pyStrip(text);
+  const t = ascii ? asciiStrip(text) : text.replace(INT_STRIP, '');
   if (!PY_INT.test(t)) {
     if (/^[+-]?0[xob]/i.test(t)) return 'only decimal integers are accepted (no 0x, 0o or 0b prefix)';
     return 'it is not a decimal integer';
@@ -100,15 +103,19 @@ const B64_VALUE = /* @__PURE__ */ (() => {
  * @returns the byte count, or a reason string where Python raises
  */
 export function decodeBase64Into(text: string, out: Uint8Array, bytesInput: boolean): number | string {
+  const NOT_ASCII = 'base64 text may contain only ASCII characters';
   let quadPos = 0;
   let left = 0;
   let pads = 0;
   let o = 0;
   for (let i = 0; i < text.length; i++) {
     const ch = text.charCodeAt(i);
-    if (ch > 0x7f && !bytesInput) return 'base64 text may contain only ASCII characters';
+    if (ch > 0x7f && !bytesInput) return NOT_ASCII; // Python checks the whole str first
     if (ch === 0x3d) {
-      if (quadPos >= 2 && quadPos + ++pads >= 4) return o; // a complete pad sequence ends the data
+      if (quadPos >= 2 && quadPos + ++pads >= 4) {
+        // A complete pad sequence ends the data (the rest of a str must still be ASCII).
+        return bytesInput || isAscii(text.slice(i + 1)) ? o : NOT_ASCII;
+      }
       continue;
     }
     const v = ch < 256 ? B64_VALUE[ch]! : -1;
@@ -168,6 +175,22 @@ export function parseFillEncoding(encoding: string): FillEncoding | null | strin
   if (!Number.isSafeInteger(size)) return `the size ${m[2]} is too large`;
   if (fill > 0xff) return `the fill byte ${m[3]} is not a byte (0x00..0xff)`;
   return { withSize: m[1] !== undefined, size, fill };
+}
+
+/** Number of Unicode code points in `s` (what Python's `len` counts). */
+export function codePointLength(s: string): number {
+  let n = s.length;
+  for (let i = 0; i < s.length - 1; i++) {
+    const c = s.charCodeAt(i);
+    if (c >= 0xd800 && c <= 0xdbff) {
+      const d = s.charCodeAt(i + 1);
+      if (d >= 0xdc00 && d <= 0xdfff) {
+        n--;
+        i++;
+      }
+    }
+  }
+  return n;
 }
 
 /** True when every UTF-16 unit of `s` is ASCII. */

@@ -1,3 +1,4 @@
+import { codePointLength } from './_values.js';
 import { NvsGenerateError } from './generate-error.js';
 
 /**
@@ -111,22 +112,6 @@ function headerColumns(header: string[], source: string, line: number, input: nu
     );
   }
   return out;
-}
-
-/** Number of Unicode code points in `s` (what Python's `len` counts). */
-export function codePointLength(s: string): number {
-  let n = s.length;
-  for (let i = 0; i < s.length - 1; i++) {
-    const c = s.charCodeAt(i);
-    if (c >= 0xd800 && c <= 0xdbff) {
-      const d = s.charCodeAt(i + 1);
-      if (d >= 0xdc00 && d <= 0xdfff) {
-        n--;
-        i++;
-      }
-    }
-  }
-  return n;
 }
 
 /** CPython's csv reader over the comment-filtered lines: every record, blank ones included. */

@@ -4,6 +4,7 @@ import { encodeFixedValue } from '../format/entry.js';
 import { MAX_CHUNKS, PageWriter, PartitionFull, TooManyChunks } from './_layout.js';
 import {
   asciiStrip,
+  codePointLength,
   decodeBase64Into,
   decodeHexInto,
   type FillEncoding,
@@ -14,7 +15,7 @@ import {
   pyStrip,
   Scratch,
 } from './_values.js';
-import { codePointLength, type NvsCsvRow, parseCsv } from './csv.js';
+import { type NvsCsvRow, parseCsv } from './csv.js';
 import { type NvsGenerateErrorCode, type NvsGenerateErrorContext, NvsGenerateError } from './generate-error.js';
 
 /** Options of {@link generateNvsPartition}. */
@@ -169,7 +170,7 @@ class Generator {
   private staAdded = false;
   private pmkAdded = false;
   private readonly ap = new Map<string, string | Uint8Array>();
-  private ctx: RowContext = { source: 'CSV', input: undefined, line: 0, key: undefined };
+  private readonly ctx: RowContext = { source: 'CSV', input: undefined, line: 0, key: undefined };
   private readonly dataPages: number;
 
   constructor(options: GenerateOptions, version: 1 | 2, imageSize: number, dataPages: number, inputCount: number) {
@@ -186,8 +187,12 @@ class Generator {
       const input = this.inputCount > 1 ? i + 1 : undefined;
       const source = this.options.inputNames?.[i] ?? (input === undefined ? 'CSV' : `input ${input}`);
       const rows = parseCsv(texts[i]!, { source, ...(input === undefined ? {} : { input }) });
+      const ctx = this.ctx;
+      ctx.source = source;
+      ctx.input = input;
       for (const row of rows) {
-        this.ctx = { source, input, line: row.line, key: row.key ?? undefined };
+        ctx.line = row.line;
+        ctx.key = row.key ?? undefined;
         this.row(row);
       }
     }

@@ -1,0 +1,127 @@
+// Benchmark entry: `npm run bench` (builds, then runs this with tsx).
+//   --only <id,id>  run only these workloads (ids of /work/shared/bench/README.md, or the groups
+//                   `cli` and `runtime`)
+//   --quick         smoke run: fewer runs and rounds (figures not comparable with the targets)
+// Prints a table and writes every row, with machine info, to bench/results.json (git-ignored).
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { parseArgs } from 'node:util';
+import { formatTable, type Row, secondsSince } from './_harness.js';
+import { runCliGroup } from './nvs-generate.js';
+import { FULL_RUNTIME, QUICK_RUNTIME, runRuntimeGroup } from './nvs-runtime.js';
+
+const GROUPS: Readonly<Record<string, readonly string[]>> = {
+  cli: ['floor-node', 'import-nvsec', 'nvs-generate'],
+  runtime: [
+    'set_u32_1000keys_steady',
+    'get_u32_random_of_1000',
+    'get_u32_random_of_1000_compact',
+    'set_blob64_1000keys_steady',
+    'get_blob64_random_of_1000',
+    'storage_init_image',
+  ],
+};
+const ALL_IDS = Object.values(GROUPS).flat();
+
+function usage(message: string): never {
+  console.error(`bench: ${message}\nusage: npm run bench -- [--quick] [--only <id,id,…>]\nids: ${ALL_IDS.join(', ')} (groups: ${Object.keys(GROUPS).join(', ')})`);
+  process.exit(2);
+}
+
+function main(): void {
+  let values: { only?: string; quick?: boolean; help?: boolean };
+  try {
+    ({ values } = parseArgs({
+      options: { only: { type: 'string' }, quick: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } },
+      strict: true,
+    }));
+  } catch (e) {
+    usage(e instanceof Error ? e.message : String(e));
+  }
+  if (values.help) usage('benchmarks of /work/shared/bench/README.md');
+  const quick = values.quick ?? false;
+  let selected = new Set(ALL_IDS);
+  if (values.only !== undefined) {
+    selected = new Set();
+    for (const raw of values.only.split(',')) {
+      const id = raw.trim();
+      if (id === '') continue;
+      const group = GROUPS[id];
+      if (group) for (const g of group) selected.add(g);
+      else if (ALL_IDS.includes(id)) selected.add(id);
+      else usage(`unknown id "${id}"`);
+    }
+    if (selected.size === 0) usage('--only selects nothing');
+  }
+  const only = (id: string): boolean => selected.has(id);
+  const log = (line: string): void => {
+    process.stderr.write(`[${secondsSince(start).toFixed(1).padStart(5)} s] ${line}\n`);
+  };
+
+  const start = process.hrtime.bigint();
+  const rows: Row[] = [];
+  // Spawned processes first, while this process is small (fork cost grows with its memory).
+  rows.push(
+    ...runCliGroup({
+      warmups: quick ? 1 : 2,
+      runs: quick ? 3 : 5,
+      inProcessWarmups: quick ? 1 : 3,
+      inProcessRuns: quick ? 3 : 15,
+      only,
+      log,
+    }),
+  );
+  rows.push(...runRuntimeGroup({ ...(quick ? QUICK_RUNTIME : FULL_RUNTIME), runs: quick ? 1 : 9, only, log }));
+  const totalS = secondsSince(start);
+
+  const cpus = os.cpus();
+  const usage0 = process.resourceUsage();
+  const peakHeapMiB = Math.max(0, ...rows.map((r) => r.memory?.heapUsedMiB ?? 0));
+  const machine = {
+    node: process.version,
+    v8: process.versions.v8,
+    openssl: process.versions.openssl,
+    platform: `${os.platform()} ${os.release()} ${os.arch()}`,
+    cpuModel: cpus[0]?.model ?? 'unknown',
+    cores: cpus.length,
+    totalMemGiB: Number((os.totalmem() / 2 ** 30).toFixed(1)),
+  };
+  const memory = {
+    /** Process-wide peak RSS (getrusage maxrss), all benchmarks included. */
+    maxRssMiB: Number((usage0.maxRSS / 1024).toFixed(1)),
+    /** Highest heapUsed sampled during the runtime workloads. */
+    peakHeapUsedMiB: Number(peakHeapMiB.toFixed(1)),
+  };
+
+  console.log(formatTable(rows));
+  console.log('');
+  console.log(
+    `machine: ${machine.cpuModel}, ${machine.cores} cores, ${machine.totalMemGiB} GiB, ${machine.platform}, Node ${machine.node}` +
+      ` (peer figures: 2 vCPU Intel Xeon, Node v20.20.2, see /work/shared/bench/peer-baselines.md)`,
+  );
+  console.log(`memory: peak RSS ${memory.maxRssMiB} MiB (whole bench process), peak heapUsed ${memory.peakHeapUsedMiB} MiB (sampled per round)`);
+  const failed = rows.filter((r) => r.verdict === 'FAIL');
+  const badChecks = rows.filter((r) => r.check && !r.check.ok);
+  console.log(
+    `${rows.length} rows, ${rows.filter((r) => r.verdict === 'pass').length} pass, ${failed.length} FAIL against target` +
+      `${badChecks.length > 0 ? `, ${badChecks.length} FAILED CHECKS (${badChecks.map((r) => r.id).join(', ')})` : ''}` +
+      `; ${totalS.toFixed(1)} s${quick ? ' (--quick: fewer rounds, figures not comparable with the targets)' : ''}`,
+  );
+  if (rows.some((r) => r.id === 'nvs-generate')) {
+    console.log(
+      'nvs-generate: the whole-process target (<= 0.023 s) is below Node start-up (node -e 0), so the CLI row cannot pass; the in-process rows time the generate call alone against the same target.',
+    );
+  }
+
+  const out = path.join(import.meta.dirname, 'results.json');
+  const json = { date: new Date().toISOString(), quick, options: { only: [...selected] }, machine, memory, totalSeconds: totalS, rows };
+  fs.writeFileSync(out, `${JSON.stringify(json, null, 2)}\n`);
+  console.log(`results: ${path.relative(process.cwd(), out) || out}`);
+  if (badChecks.length > 0) {
+    console.error(`bench: OUTPUT CHECK FAILED: ${badChecks.map((r) => `${r.id} [${r.variant}]: ${r.check!.detail}`).join('; ')}`);
+    process.exitCode = 1;
+  }
+}
+
+main();
