@@ -19,9 +19,6 @@ import {
 import { entryCrc, readKey, readU16, readU32, storedEntryCrc } from '../format/entry.js';
 import { encodePageHeader, readPageHeader } from '../format/page-header.js';
 
-/** In-memory page state beyond the on-flash values: a page whose flash access failed. */
-export const PAGE_INVALID = 0;
-
 /** One item (header entry plus payload) as the store indexes it. */
 export interface ItemRef {
   page: Page;
@@ -155,6 +152,11 @@ export class Page {
   }
 
   private loadEntries(raw: Uint8Array): void {
+    // Counters come from the bitmap; every repair below goes through markErased, which keeps them right.
+    for (let i = 0; i < ENTRY_COUNT; i++) {
+      if (this.entryStates[i] === EntryState.WRITTEN) this.usedCount++;
+      else if (this.entryStates[i] === EntryState.ERASED) this.erasedCount++;
+    }
     const active = this.state === PageState.ACTIVE;
     let end = ENTRY_COUNT;
     if (active) {
@@ -174,7 +176,6 @@ export class Page {
       }
       for (let i = first; i <= last; i++) {
         const off = ENTRY_DATA_OFFSET + i * ENTRY_SIZE;
-        if (this.entryStates[i] === EntryState.WRITTEN) this.usedCount++; // corrected by markErased
         this.markErased(i, 1, !isFilled(raw, 0xff, off, off + ENTRY_SIZE));
         this.host.note({ page: this.index, entry: i, problem: 'partly written (interrupted write)', action: 'erased' });
       }
@@ -193,13 +194,10 @@ export class Page {
         if (active && st === EntryState.ILLEGAL) {
           this.host.note({ page: this.index, entry: i, problem: 'illegal entry state', action: 'erased' });
           this.markErased(i, 1, false);
-        } else if (st === EntryState.ERASED) {
-          this.erasedCount++;
         }
         continue;
       }
       const off = ENTRY_DATA_OFFSET + i * ENTRY_SIZE;
-      this.usedCount++;
       const problem = entryProblem(raw, off, i);
       if (problem) {
         this.host.note({ page: this.index, entry: i, problem: `inconsistent (${problem})`, action: 'erased' });
@@ -210,17 +208,13 @@ export class Page {
       const span = raw[off + 2]!;
       if (isVariableLengthType(type)) {
         let complete = true;
-        for (let j = i + 1; j < i + span; j++) {
-          if (this.entryStates[j] !== EntryState.WRITTEN) complete = false;
-        }
+        for (let j = i + 1; j < i + span; j++) if (this.entryStates[j] !== EntryState.WRITTEN) complete = false;
         if (!complete) {
           this.host.note({ page: this.index, entry: i, problem: 'payload entries not all written', action: 'erased' });
-          for (let j = i + 1; j < i + span; j++) if (this.entryStates[j] === EntryState.WRITTEN) this.usedCount++;
           this.markErased(i, span, true);
           i += span - 1;
           continue;
         }
-        this.usedCount += span - 1;
       }
       const ref: ItemRef = {
         page: this,

@@ -25,6 +25,7 @@ import {
   readFixedValue,
   storedEntryCrc,
   typeName,
+  varLengthCrc,
 } from '../format/entry.js';
 import { NvsError } from '../esp-err.js';
 import { NvsHandle, type NvsOpenMode } from './handle.js';
@@ -449,7 +450,7 @@ export class NvsStorage {
   private readPayload(it: ItemRef): Uint8Array | null {
     const raw = it.page.readEntries(it.entry, it.span);
     const payload = raw.subarray(ENTRY_SIZE, ENTRY_SIZE + it.size);
-    if (crc32le(payload) !== (raw[28]! | (raw[29]! << 8) | (raw[30]! << 16) | (raw[31]! << 24)) >>> 0) {
+    if (crc32le(payload) !== varLengthCrc(raw, 0)) {
       this.dataCrcFailures.push({ page: it.page.index, entry: it.entry });
       this.eraseRef(it);
       return null;
@@ -608,7 +609,7 @@ export class NvsStorage {
     const old = this.find(ns, ItemType.SZ, key);
     if (old && old.size === payload.length && this.onlyItem(old)) {
       const cur = old.page.readEntries(old.entry, old.span);
-      if (bytesEqual(cur.subarray(ENTRY_SIZE, ENTRY_SIZE + payload.length), payload) && crc32le(payload) === readCrc(cur)) return;
+      if (bytesEqual(cur.subarray(ENTRY_SIZE, ENTRY_SIZE + payload.length), payload) && crc32le(payload) === varLengthCrc(cur, 0)) return;
     }
     const ref = this.appendVar(ns, ItemType.SZ, key, kb, payload, CHUNK_ANY);
     this.eraseAllExcept(ns, key, ref);
@@ -831,10 +832,6 @@ const PAGE_STATE_NAMES: Record<number, NvsPageInfo['state']> = {
   [PageState.FREEING]: 'FREEING',
   [PageState.CORRUPT]: 'CORRUPT',
 };
-
-function readCrc(entries: Uint8Array): number {
-  return (entries[28]! | (entries[29]! << 8) | (entries[30]! << 16) | (entries[31]! << 24)) >>> 0;
-}
 
 function notFound(key: string, type: number, why?: string): NvsError {
   const what = type === ItemType.ANY ? '' : ` of type ${typeName(type)}`;
