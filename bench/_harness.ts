@@ -12,7 +12,7 @@ export interface Stats {
   n: number;
 }
 
-/** A reference figure from `/work/shared/bench/peer-baselines.md`. */
+/** A reference figure from `../shared/bench/peer-baselines.md`. */
 export interface PeerFigure {
   label: string;
   median: number;

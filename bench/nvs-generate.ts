@@ -4,18 +4,35 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { pathToFileURL } from 'node:url';
-import { nodeCrypto } from '../src/node/node-crypto.js';
-import { generateNvsPartition } from '../src/nvs/generator/generate.js';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { generateNvsPartition, nodeCrypto } from './_dist.js';
 import { type Check, makeRow, type PeerFigure, type Row, secondsSince, sha256Hex, summarize, timeInProcess, timeProcess } from './_harness.js';
 
-export const SHARED = '/work/shared/bench';
+const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+/** The shared workloads beside the checkout. */
+export const SHARED = path.resolve(REPO, '..', 'shared', 'bench');
 export const CSV_FILE = path.join(SHARED, 'nvs-2000.csv');
 export const PARTITION_SIZE = 0x100000;
 export const EXPECTED_SHA256 = '892b2540c5125c9fed833d11fa64ef0b763f8f7bd376f69db54ce28de73edfdb';
 
-const REPO = path.resolve(import.meta.dirname, '..');
-const CLI = path.join(REPO, 'dist', 'cli', 'main.js');
+/** The tsc output of the CLI entry (the brief's `node dist/cli/main.js`). */
+const CLI_TSC = 'dist/cli/main.js';
+
+/**
+ * The CLI files to time: the package's `bin.nvsec` (what `npx nvsec` runs), and the tsc entry
+ * dist/cli/main.js too when the bin is another file (a bundle, say). Paths relative to the repo.
+ */
+function cliEntries(): string[] {
+  let bin = CLI_TSC;
+  try {
+    const pkg = JSON.parse(fs.readFileSync(path.join(REPO, 'package.json'), 'utf8')) as { bin?: string | Record<string, string> };
+    const b = typeof pkg.bin === 'string' ? pkg.bin : pkg.bin?.nvsec;
+    if (b !== undefined && fs.existsSync(path.join(REPO, b))) bin = path.normalize(b);
+  } catch {
+    // keep the tsc entry
+  }
+  return bin === path.normalize(CLI_TSC) ? [CLI_TSC] : [bin, CLI_TSC];
+}
 
 const PEER_FLOOR_NODE: PeerFigure = { label: 'node -e 0 (peer machine)', median: 0.065, min: 0.06, max: 0.082 };
 const PEER_IMPORT_NVSGEN: PeerFigure = { label: 'python3 -m esp_idf_nvs_partition_gen --help', median: 0.09, min: 0.084, max: 0.098 };
@@ -108,7 +125,7 @@ export function runCliGroup(cfg: CliConfig): Row[] {
   const rows: Row[] = [];
   const node = process.execPath;
   const { warmups, runs } = cfg;
-  const methodology = `${warmups} warm-ups + ${runs} runs, wall time of spawnSync (${node})`;
+  const methodology = `${warmups} warm-up${warmups === 1 ? '' : 's'} + ${runs} runs, wall time of spawnSync (${node})`;
 
   if (cfg.only('floor-node')) {
     cfg.log('floor-node: node -e 0 …');
@@ -127,14 +144,16 @@ export function runCliGroup(cfg: CliConfig): Row[] {
     );
   }
 
+  const clis = cliEntries();
   if (cfg.only('import-nvsec')) {
-    cfg.log('import-nvsec: nvsec nvs generate --help …');
-    const samples = timeProcess(node, [CLI, 'nvs', 'generate', '--help'], { cwd: os.tmpdir(), warmups, runs });
+    const cli = clis[0]!;
+    cfg.log(`import-nvsec: node ${cli} nvs generate --help …`);
+    const samples = timeProcess(node, [path.join(REPO, cli), 'nvs', 'generate', '--help'], { cwd: os.tmpdir(), warmups, runs });
     rows.push(
       makeRow({
         id: 'import-nvsec',
-        variant: 'whole process',
-        workload: 'node dist/cli/main.js nvs generate --help',
+        variant: `whole process (${cli})`,
+        workload: `node ${cli} nvs generate --help`,
         unit: 's',
         higherIsBetter: false,
         samples,
@@ -147,39 +166,43 @@ export function runCliGroup(cfg: CliConfig): Row[] {
   if (!cfg.only('nvs-generate')) return rows;
 
   // Whole process, in a scratch folder holding a copy of the CSV (like the reference runs).
-  const scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'nvsec-bench-'));
-  try {
-    fs.copyFileSync(CSV_FILE, path.join(scratch, 'nvs-2000.csv'));
-    const out = path.join(scratch, 'out.bin');
-    const sha = new ShaCheck();
-    let run = 0;
-    cfg.log('nvs-generate: whole process (CLI) …');
-    const samples = timeProcess(node, [CLI, 'nvs', 'generate', 'nvs-2000.csv', 'out.bin', '0x100000'], {
-      cwd: scratch,
-      warmups,
-      runs,
-      afterRun: () => {
-        run++;
-        sha.add(fs.existsSync(out) ? fs.readFileSync(out) : undefined, `CLI run ${run}`);
-        fs.rmSync(out, { force: true });
-      },
-    });
-    rows.push(
-      makeRow({
-        id: 'nvs-generate',
-        variant: 'whole process (CLI)',
-        workload: 'node dist/cli/main.js nvs generate nvs-2000.csv out.bin 0x100000',
-        unit: 's',
-        higherIsBetter: false,
-        samples,
-        peer: PEER_GENERATE,
-        target: TARGET_GENERATE,
-        check: sha.result(),
-        notes: [methodology, BELOW_FLOOR_NOTE],
-      }),
-    );
-  } finally {
-    fs.rmSync(scratch, { recursive: true, force: true });
+  for (const cli of clis) {
+    const scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'nvsec-bench-'));
+    try {
+      fs.copyFileSync(CSV_FILE, path.join(scratch, 'nvs-2000.csv'));
+      const out = path.join(scratch, 'out.bin');
+      const sha = new ShaCheck();
+      let run = 0;
+      cfg.log(`nvs-generate: whole process (node ${cli}) …`);
+      const samples = timeProcess(node, [path.join(REPO, cli), 'nvs', 'generate', 'nvs-2000.csv', 'out.bin', '0x100000'], {
+        cwd: scratch,
+        warmups,
+        runs,
+        afterRun: () => {
+          run++;
+          sha.add(fs.existsSync(out) ? fs.readFileSync(out) : undefined, `CLI run ${run}`);
+          fs.rmSync(out, { force: true });
+        },
+      });
+      const notes = [methodology, BELOW_FLOOR_NOTE];
+      if (cli !== clis[0]) notes.push(`the package bin is ${clis[0]!}; this row times the unbundled tsc entry for comparison`);
+      rows.push(
+        makeRow({
+          id: 'nvs-generate',
+          variant: `whole process (${cli})`,
+          workload: `node ${cli} nvs generate nvs-2000.csv out.bin 0x100000`,
+          unit: 's',
+          higherIsBetter: false,
+          samples,
+          peer: PEER_GENERATE,
+          target: TARGET_GENERATE,
+          check: sha.result(),
+          notes,
+        }),
+      );
+    } finally {
+      fs.rmSync(scratch, { recursive: true, force: true });
+    }
   }
 
   // In-process, cold: a fresh process imports the generator and times its first call.

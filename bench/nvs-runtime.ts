@@ -1,11 +1,9 @@
-// NVS runtime throughput on a 1 MiB RAM flash, exactly as /work/shared/bench/README.md
+// NVS runtime throughput on a 1 MiB RAM flash, exactly as ../shared/bench/README.md
 // ("NVS runtime throughput") describes for the ESP-IDF C++ runtime. Every workload is repeated
 // `runs` times from a fresh partition (the peer figures are 9 runs); a row's figure is the median
 // over the runs, with min–max. Only the operation loops are timed. Values read are checked.
-import { bytesEqual } from '../src/bytes/equal.js';
-import { MemoryFlash } from '../src/flash/memory-flash.js';
 import type { NvsHandle } from '../src/nvs/store/handle.js';
-import { NvsStorage } from '../src/nvs/store/storage.js';
+import { bytesEqual, MemoryFlash, NvsStorage } from './_dist.js';
 import { type Check, makeRow, MemoryTracker, type PeerFigure, randomIndices, type Row, secondsSince, sha256Hex } from './_harness.js';
 import { EXPECTED_SHA256, generateImage, readCsv } from './nvs-generate.js';
 

@@ -1,5 +1,5 @@
 // Benchmark entry: `npm run bench` (builds, then runs this with tsx).
-//   --only <id,id>  run only these workloads (ids of /work/shared/bench/README.md, or the groups
+//   --only <id,id>  run only these workloads (ids of ../shared/bench/README.md, or the groups
 //                   `cli` and `runtime`)
 //   --quick         smoke run: fewer runs and rounds (figures not comparable with the targets)
 // Prints a table and writes every row, with machine info, to bench/results.json (git-ignored).
@@ -7,6 +7,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
+import { fileURLToPath } from 'node:url';
 import { formatTable, type Row, secondsSince } from './_harness.js';
 import { runCliGroup } from './nvs-generate.js';
 import { FULL_RUNTIME, QUICK_RUNTIME, runRuntimeGroup } from './nvs-runtime.js';
@@ -39,7 +40,7 @@ function main(): void {
   } catch (e) {
     usage(e instanceof Error ? e.message : String(e));
   }
-  if (values.help) usage('benchmarks of /work/shared/bench/README.md');
+  if (values.help) usage('benchmarks of ../shared/bench/README.md');
   const quick = values.quick ?? false;
   let selected = new Set(ALL_IDS);
   if (values.only !== undefined) {
@@ -98,7 +99,7 @@ function main(): void {
   console.log('');
   console.log(
     `machine: ${machine.cpuModel}, ${machine.cores} cores, ${machine.totalMemGiB} GiB, ${machine.platform}, Node ${machine.node}` +
-      ` (peer figures: 2 vCPU Intel Xeon, Node v20.20.2, see /work/shared/bench/peer-baselines.md)`,
+      ` (peer figures: 2 vCPU Intel Xeon, Node v20.20.2, see ../shared/bench/peer-baselines.md)`,
   );
   console.log(`memory: peak RSS ${memory.maxRssMiB} MiB (whole bench process), peak heapUsed ${memory.peakHeapUsedMiB} MiB (sampled per round)`);
   const failed = rows.filter((r) => r.verdict === 'FAIL');
@@ -114,7 +115,7 @@ function main(): void {
     );
   }
 
-  const out = path.join(import.meta.dirname, 'results.json');
+  const out = path.join(path.dirname(fileURLToPath(import.meta.url)), 'results.json');
   const json = { date: new Date().toISOString(), quick, options: { only: [...selected] }, machine, memory, totalSeconds: totalS, rows };
   fs.writeFileSync(out, `${JSON.stringify(json, null, 2)}\n`);
   console.log(`results: ${path.relative(process.cwd(), out) || out}`);

@@ -60,7 +60,13 @@ export function readKey(buf: Uint8Array, off: number): string {
 
 /** UTF-8 bytes of a key or namespace name (no length check). */
 export function encodeKey(key: string): Uint8Array {
-  return utf8.encode(key);
+  const out = new Uint8Array(key.length);
+  for (let i = 0; i < key.length; i++) {
+    const c = key.charCodeAt(i);
+    if (c >= 0x80) return utf8.encode(key); // rare: non-ASCII keys
+    out[i] = c;
+  }
+  return out;
 }
 
 /** Fields of an entry header as stored. */

@@ -203,8 +203,8 @@ export class NvsStorage {
       let found = false;
       for (const p of this.used) {
         if (p === lastPage || p.state === PageState.FREEING) continue;
-        for (const it of [...p.itemsInOrder()]) {
-          if (matches(it, types)) {
+        for (const it of p.items) {
+          if (it && matches(it, types)) {
             this.note(it, 'older copy of the last item written (interrupted update)');
             p.eraseItem(it, true);
             found = true;
@@ -260,40 +260,49 @@ export class NvsStorage {
    * (what a power cut in the middle of a blob write or update leaves behind).
    */
   private reconcileBlobs(): void {
-    const indexes: { ref: ItemRef; size: number; count: number }[] = [];
-    for (const p of this.used) for (const it of p.itemsInOrder()) if (it.type === ItemType.BLOB_IDX) indexes.push({ ref: it, size: 0, count: 0 });
-    const covering = (it: ItemRef, full: boolean) =>
-      indexes.find(
+    type Tally = { ref: ItemRef; size: number; count: number };
+    // Blob indexes by namespace and key, in page order (the first covering index wins).
+    const byKey = new Map<string, Tally[]>();
+    const chunks: ItemRef[] = [];
+    for (const p of this.used) {
+      for (const it of p.itemsInOrder()) {
+        if (it.type === ItemType.BLOB_DATA) chunks.push(it);
+        else if (it.type === ItemType.BLOB_IDX) {
+          const k = `${it.ns}:${it.key}`;
+          const list = byKey.get(k);
+          const t = { ref: it, size: 0, count: 0 };
+          if (list) list.push(t);
+          else byKey.set(k, [t]);
+        }
+      }
+    }
+    const covering = (it: ItemRef, full: boolean): Tally | undefined =>
+      byKey.get(`${it.ns}:${it.key}`)?.find(
         (e) =>
-          e.ref.ns === it.ns &&
-          e.ref.key === it.key &&
           it.chunk >= e.ref.chunkStart &&
           it.chunk < (full ? e.ref.chunkStart + e.ref.chunkCount : e.ref.chunkStart === VerOffset.VER_0_OFFSET ? 0x80 : 0xff),
       );
-    for (const p of this.used) {
-      for (const it of p.itemsInOrder()) {
-        if (it.type !== ItemType.BLOB_DATA) continue;
-        const e = covering(it, false);
-        if (e) {
-          e.size += it.size;
-          e.count++;
+    for (const it of chunks) {
+      const e = covering(it, false);
+      if (e) {
+        e.size += it.size;
+        e.count++;
+      }
+    }
+    for (const list of byKey.values()) {
+      for (let i = list.length - 1; i >= 0; i--) {
+        const e = list[i]!;
+        if (e.size !== e.ref.size || e.count !== e.ref.chunkCount) {
+          this.note(e.ref, `blob index does not match its chunks (${e.count} of ${e.ref.chunkCount} chunks, ${e.size} of ${e.ref.size} bytes)`);
+          this.eraseRef(e.ref, true);
+          list.splice(i, 1);
         }
       }
     }
-    for (let i = indexes.length - 1; i >= 0; i--) {
-      const e = indexes[i]!;
-      if (e.size !== e.ref.size || e.count !== e.ref.chunkCount) {
-        this.note(e.ref, `blob index does not match its chunks (${e.count} of ${e.ref.chunkCount} chunks, ${e.size} of ${e.ref.size} bytes)`);
-        this.eraseRef(e.ref, true);
-        indexes.splice(i, 1);
-      }
-    }
-    for (const p of this.used) {
-      for (const it of [...p.itemsInOrder()]) {
-        if (it.type === ItemType.BLOB_DATA && !covering(it, true)) {
-          this.note(it, 'blob chunk not covered by any blob index (orphan)');
-          this.eraseRef(it, true);
-        }
+    for (const it of chunks) {
+      if (!covering(it, true)) {
+        this.note(it, 'blob chunk not covered by any blob index (orphan)');
+        this.eraseRef(it, true);
       }
     }
   }
