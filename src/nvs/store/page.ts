@@ -86,6 +86,11 @@ export class Page {
   version: number = FORMAT_VERSION.V2;
   /** 2-bit state of each entry. */
   readonly entryStates = new Uint8Array(ENTRY_COUNT).fill(EntryState.EMPTY);
+  /**
+   * The 32-byte state bitmap as on flash. Bitmap writes are built from it, so bits this page
+   * does not manage (those of the nonexistent entries 126 and 127) are written back unchanged.
+   */
+  private readonly bitmap = new Uint8Array(32).fill(0xff);
   /** Items by header entry index. */
   readonly items: (ItemRef | undefined)[] = new Array(ENTRY_COUNT);
   nextFree = 0;
@@ -144,6 +149,7 @@ export class Page {
       return null;
     }
     this.state = h.state;
+    this.bitmap.set(raw.subarray(BITMAP_OFFSET, BITMAP_OFFSET + 32));
     for (let i = 0; i < ENTRY_COUNT; i++) {
       this.entryStates[i] = (raw[BITMAP_OFFSET + (i >> 2)]! >> ((i & 3) * 2)) & 3;
     }
@@ -315,8 +321,9 @@ export class Page {
    */
   markErased(first: number, count: number, purge: boolean): void {
     for (let j = first; j < first + count; j++) {
-      if (this.entryStates[j] === EntryState.WRITTEN) this.usedCount--;
-      this.erasedCount++;
+      const st = this.entryStates[j];
+      if (st === EntryState.WRITTEN) this.usedCount--;
+      if (st !== EntryState.ERASED) this.erasedCount++;
     }
     this.setStates(first, first + count, EntryState.ERASED);
     if (purge && !this.host.readOnly) this.host.flash.write(this.entryAddress(first), new Uint8Array(count * ENTRY_SIZE));
@@ -348,6 +355,7 @@ export class Page {
     this.seq = -1;
     this.version = FORMAT_VERSION.V2;
     this.entryStates.fill(EntryState.EMPTY);
+    this.bitmap.fill(0xff);
     this.items.fill(undefined);
     this.nextFree = 0;
     this.usedCount = 0;
@@ -360,23 +368,14 @@ export class Page {
    * from the highest word down (so an item's header state changes last).
    */
   private setStates(begin: number, end: number, state: number): void {
-    for (let i = begin; i < end; i++) this.entryStates[i] = state;
+    for (let i = begin; i < end; i++) {
+      this.entryStates[i] = state;
+      const shift = (i & 3) * 2;
+      this.bitmap[i >> 2] = (this.bitmap[i >> 2]! & ~(3 << shift)) | (state << shift);
+    }
     if (this.host.readOnly) return;
     for (let w = (end - 1) >> 4; w >= begin >> 4; w--) {
-      this.host.flash.write(this.base + BITMAP_OFFSET + w * 4, this.bitmapWord(w));
+      this.host.flash.write(this.base + BITMAP_OFFSET + w * 4, this.bitmap.slice(w * 4, w * 4 + 4));
     }
-  }
-
-  private bitmapWord(w: number): Uint8Array {
-    const out = new Uint8Array(4);
-    for (let b = 0; b < 4; b++) {
-      let v = 0;
-      for (let k = 0; k < 4; k++) {
-        const e = w * 16 + b * 4 + k;
-        v |= (e < ENTRY_COUNT ? this.entryStates[e]! : EntryState.EMPTY) << (k * 2);
-      }
-      out[b] = v;
-    }
-    return out;
   }
 }

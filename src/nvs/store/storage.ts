@@ -106,6 +106,8 @@ export class NvsStorage {
   private readonly free: Page[] = [];
   private nextSeq = 0;
   private readonly index = new Map<string, ItemRef[]>();
+  /** BLOB_DATA items by namespace and key, whatever their chunk number. */
+  private readonly chunksByKey = new Map<string, Set<ItemRef>>();
   private readonly nsByName = new Map<string, number>();
   private readonly nsName = new Map<number, string>();
   private readonly nsUsed = new Uint8Array(256);
@@ -221,21 +223,41 @@ export class NvsStorage {
     }
   }
 
-  /** A power cut during garbage collection leaves a FREEING page: redo the copy, then erase it. */
+  /**
+   * A power cut during garbage collection leaves a FREEING page: redo the copy, then erase it.
+   * The newest page, when ACTIVE, is the half-filled copy target and is erased first, but only
+   * when it verifiably holds nothing but a copy of the FREEING page's first items (the reference
+   * runtime erases it unconditionally, which loses data when the FREEING state came from damage).
+   */
   private finishFreeing(): void {
-    const freeing = this.used.find((p) => p.state === PageState.FREEING);
-    if (!freeing) return;
-    const back = this.used[this.used.length - 1]!;
-    if (back.state === PageState.ACTIVE) {
-      back.erase();
-      this.used.pop();
-      this.free.push(back);
+    for (let freeing = this.freeingPage(); freeing; freeing = this.freeingPage()) {
+      const back = this.used[this.used.length - 1]!;
+      if (back !== freeing && back.state === PageState.ACTIVE && back.seq > freeing.seq && this.isPrefixCopy(back, freeing)) {
+        back.erase();
+        this.used.pop();
+        this.free.push(back);
+      }
+      const target = this.activatePage();
+      this.copyItems(freeing, target, false);
+      freeing.erase();
+      this.used.splice(this.used.indexOf(freeing), 1);
+      this.free.push(freeing);
     }
-    const target = this.activatePage();
-    this.copyItems(freeing, target, false);
-    freeing.erase();
-    this.used.splice(this.used.indexOf(freeing), 1);
-    this.free.push(freeing);
+  }
+
+  /** True when the items of `copy` are, entry for entry, the first items of `source`. */
+  private isPrefixCopy(copy: Page, source: Page): boolean {
+    const from = source.itemsInOrder();
+    for (const it of copy.itemsInOrder()) {
+      const orig = from.next();
+      if (orig.done || orig.value.span !== it.span) return false;
+      if (!bytesEqual(copy.readEntries(it.entry, it.span), source.readEntries(orig.value.entry, it.span))) return false;
+    }
+    return true;
+  }
+
+  private freeingPage(): Page | undefined {
+    return this.used.find((p) => p.state === PageState.FREEING);
   }
 
   private loadNamespaces(): void {
@@ -316,6 +338,14 @@ export class NvsStorage {
   private activatePage(): Page {
     const p = this.free.shift();
     if (!p) throw new NvsError('ESP_ERR_NVS_NOT_ENOUGH_SPACE', 'No free page left to activate');
+    if (this.nextSeq > 0xffffffff) {
+      this.free.unshift(p);
+      throw new NvsError(
+        'ESP_ERR_NVS_INVALID_STATE',
+        'Page sequence numbers are exhausted (a page has sequence number 0xFFFFFFFF, most likely damage): ' +
+          'the partition can still be read but not written; back it up, then erase it deliberately',
+      );
+    }
     if (p.state === PageState.CORRUPT) p.erase();
     p.seq = this.nextSeq++;
     this.used.push(p);
@@ -374,11 +404,8 @@ export class NvsStorage {
       const { page: _p, entry: _e, ...fields } = it;
       const copy = dst.appendItem(raw, fields, true);
       if (indexed) {
-        const list = this.index.get(hk(it.ns, it.chunk, it.key));
-        if (list) {
-          list.splice(list.indexOf(it), 1);
-          list.push(copy);
-        }
+        this.indexRemove(it);
+        this.indexAdd(copy);
       }
     }
   }
@@ -390,6 +417,12 @@ export class NvsStorage {
     const list = this.index.get(k);
     if (list) list.push(it);
     else this.index.set(k, [it]);
+    if (it.type === ItemType.BLOB_DATA) {
+      const ck = `${it.ns}:${it.key}`;
+      const set = this.chunksByKey.get(ck);
+      if (set) set.add(it);
+      else this.chunksByKey.set(ck, new Set([it]));
+    }
   }
 
   private indexRemove(it: ItemRef): void {
@@ -399,6 +432,12 @@ export class NvsStorage {
     const i = list.indexOf(it);
     if (i >= 0) list.splice(i, 1);
     if (list.length === 0) this.index.delete(k);
+    if (it.type === ItemType.BLOB_DATA) {
+      const ck = `${it.ns}:${it.key}`;
+      const set = this.chunksByKey.get(ck);
+      set?.delete(it);
+      if (set?.size === 0) this.chunksByKey.delete(ck);
+    }
   }
 
   /**
@@ -411,6 +450,9 @@ export class NvsStorage {
     let skip: Page | null = null;
     for (const it of list) {
       if (it.page === skip) continue;
+      // Only blob chunks carry a chunk number; any other item there is damage and is passed over
+      // (the reference would let it hide the chunks on its page).
+      if (chunk !== CHUNK_ANY && it.type !== ItemType.BLOB_DATA) continue;
       if (type === ItemType.BLOB_IDX && it.type === ItemType.BLOB_IDX && chunkStart !== VerOffset.VER_ANY && it.chunkStart !== chunkStart) continue;
       if (type === ItemType.ANY || it.type === type) return it;
       skip = it.page;
@@ -427,10 +469,7 @@ export class NvsStorage {
   /** Erases a blob index, then the chunks of its version. */
   private eraseBlob(idx: ItemRef): void {
     this.eraseRef(idx);
-    for (let c = idx.chunkStart; c < idx.chunkStart + idx.chunkCount; c++) {
-      const list = this.index.get(hk(idx.ns, c, idx.key));
-      if (list) for (const it of [...list]) this.eraseRef(it);
-    }
+    this.eraseChunks(idx.ns, idx.key, idx.chunkStart, idx.chunkStart + idx.chunkCount);
   }
 
   /** Erases every item of (ns, key) except `keep`: older copies and values of other types. */
@@ -439,7 +478,7 @@ export class NvsStorage {
     if (!list) return;
     for (const it of [...list]) {
       if (it === keep) continue;
-      if (it.type === ItemType.BLOB_IDX) this.eraseBlob(it);
+      if (it.type === ItemType.BLOB_IDX && !(keep?.type === ItemType.BLOB_IDX && keep.chunkStart === it.chunkStart)) this.eraseBlob(it);
       else this.eraseRef(it);
     }
   }
@@ -512,6 +551,10 @@ export class NvsStorage {
         }
         out.set(data, at);
         at += data.length;
+      }
+      if (at !== out.length) {
+        this.eraseBlob(idx);
+        throw notFound(key, ItemType.BLOB_DATA, `its chunks hold ${at} of the ${out.length} bytes its index declares, so the blob was discarded`);
       }
       return out;
     }
@@ -651,12 +694,17 @@ export class NvsStorage {
         `Blob "${key}" is ${data.length} bytes; this ${this.physical.length}-page partition holds blobs up to ${maxChunks * CHUNK_MAX_SIZE}`,
       );
     }
+    // The readable blob keeps its version range; the new one goes to the other range, which must
+    // hold nothing that belongs to a readable value: whatever is there (an older or shadowed index,
+    // orphan chunks of damaged images) is cleared first.
     const old = this.find(ns, ItemType.BLOB_IDX, key);
-    let start: number = VerOffset.VER_0_OFFSET;
-    if (old) {
-      if (this.onlyItem(old) && old.size === data.length && this.blobEquals(old, data)) return;
-      start = old.chunkStart === VerOffset.VER_1_OFFSET ? VerOffset.VER_0_OFFSET : VerOffset.VER_1_OFFSET;
+    if (old && this.onlyItem(old) && old.size === data.length && this.blobEquals(old, data)) return;
+    const current = this.find(ns, ItemType.BLOB_IDX, key); // blobEquals may have discarded a damaged blob
+    const start = current?.chunkStart === VerOffset.VER_0_OFFSET ? VerOffset.VER_1_OFFSET : VerOffset.VER_0_OFFSET;
+    for (const it of [...(this.index.get(hk(ns, CHUNK_ANY, key)) ?? [])]) {
+      if (it.type === ItemType.BLOB_IDX && it !== current && it.chunkStart === start) this.eraseRef(it);
     }
+    this.eraseChunks(ns, key, start, start + 0x7f);
     const ref = this.writeChunkedBlob(ns, key, kb, data, start);
     this.eraseAllExcept(ns, key, ref);
   }
@@ -670,7 +718,6 @@ export class NvsStorage {
   }
 
   private writeChunkedBlob(ns: number, key: string, kb: Uint8Array, data: Uint8Array, start: number): ItemRef {
-    const written: ItemRef[] = [];
     let offset = 0;
     let count = 0;
     try {
@@ -685,7 +732,7 @@ export class NvsStorage {
         }
         if (tailroom === 0) throw notEnoughSpace();
         const size = Math.min(data.length - offset, tailroom);
-        written.push(this.appendVar(ns, ItemType.BLOB_DATA, key, kb, data.subarray(offset, offset + size), start + count));
+        this.appendVar(ns, ItemType.BLOB_DATA, key, kb, data.subarray(offset, offset + size), start + count);
         count++;
         offset += size;
         if (offset < data.length || tailroom - size < ENTRY_SIZE) {
@@ -699,9 +746,17 @@ export class NvsStorage {
         }
       }
     } catch (e) {
-      for (const it of written) if (it.page.items[it.entry] === it) this.eraseRef(it);
+      // Undo by chunk number, not by reference: garbage collection may have moved chunks meanwhile.
+      this.eraseChunks(ns, key, start, start + count);
       throw e;
     }
+  }
+
+  /** Erases every BLOB_DATA item of (ns, key) with a chunk number in `[from, to)`. */
+  private eraseChunks(ns: number, key: string, from: number, to: number): void {
+    const set = this.chunksByKey.get(`${ns}:${key}`);
+    if (!set) return;
+    for (const it of [...set]) if (it.chunk >= from && it.chunk < to) this.eraseRef(it);
   }
 
   /**
