@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import fc from 'fast-check';
 import { crc32le } from '../../src/bytes/crc32.js';
 
 const ascii = (text: string): Uint8Array => new TextEncoder().encode(text);
@@ -33,5 +34,28 @@ describe('crc32le (the NVS / ESP ROM variant)', () => {
   it('covers only data[start, end) when given a range', () => {
     const data = ascii('xx123456789yy');
     assert.equal(crc32le(data, 0xffffffff, 2, 11), 0xd202d277);
+  });
+});
+
+describe('crc32le() sliced computation', () => {
+  // The textbook bit-at-a-time definition, independent of the tables.
+  const reference = (data: Uint8Array, start: number, end: number): number => {
+    let c = 0;
+    for (let i = start; i < end; i++) {
+      c ^= data[i]!;
+      for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
+    }
+    return (c ^ 0xffffffff) >>> 0;
+  };
+
+  it('equals the bit-at-a-time definition for any data and range', () => {
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 200 }), fc.nat(200), fc.nat(200), (data, a, b) => {
+        const start = Math.min(a, b, data.length);
+        const end = Math.min(Math.max(a, b), data.length);
+        assert.equal(crc32le(data, 0xffffffff, start, end), reference(data, start, end));
+      }),
+      { numRuns: 3000 },
+    );
   });
 });

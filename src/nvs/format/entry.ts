@@ -161,6 +161,16 @@ export function encodeFixedValue(type: number, value: FixedValue, out = new Uint
   }
   const size = fixedTypeSize(type);
   const signed = (type & 0x10) !== 0;
+  if (size <= 4 && typeof value === 'number') {
+    // Fast path without BigInt: integers up to 32 bits.
+    const lo = signed ? -(2 ** (size * 8 - 1)) : 0;
+    const hi = signed ? 2 ** (size * 8 - 1) - 1 : 2 ** (size * 8) - 1;
+    if (!Number.isInteger(value) || value < lo || value > hi) {
+      throw new RangeError(`Value ${String(value)} is out of range for ${typeName(type)} (${lo}..${hi})`);
+    }
+    for (let i = 0; i < size; i++) out[i] = (value >>> (8 * i)) & 0xff;
+    return out;
+  }
   const bits = BigInt(size * 8);
   const v = typeof value === 'bigint' ? value : Number.isInteger(value) ? BigInt(value) : Number.NaN;
   const min = signed ? -(1n << (bits - 1n)) : 0n;

@@ -71,6 +71,9 @@ const INT_TYPES: Readonly<Record<string, { type: number; min: bigint; max: bigin
   i64: { type: ItemType.I64, min: -0x8000000000000000n, max: 0x7fffffffffffffffn },
 });
 
+/** A decimal integer that a double holds exactly (at most 15 digits, no sign '+', no underscores). */
+const PLAIN_INT = /^-?[0-9]{1,15}$/;
+
 const STA_TRIGGERS = new Set(['sta.ssid', 'sta.pswd']);
 const AP_KEYS = new Set(['ap.ssid', 'ap.passwd', 'ap.authmode']);
 
@@ -362,6 +365,16 @@ class Generator {
     const name = encoding.toLowerCase();
     if (value === null) throw this.fail('NVS_CSV_SYNTAX', 'the row has no value field: give all four columns key,type,encoding,value');
     const text = typeof value === 'string' ? value : latin1(value);
+    if (PLAIN_INT.test(text)) {
+      // Fast path for plain decimals (almost every row): exact as a double, checked as a bigint.
+      const n = Number(text);
+      const v = spec.type === ItemType.U64 || spec.type === ItemType.I64 ? BigInt(n) : n;
+      if (v >= spec.min && v <= spec.max) {
+        this.writer.writeFixed(this.nsIndex, spec.type, this.key(key), encodeFixedValue(spec.type, v, this.data8));
+        this.items++;
+        return;
+      }
+    }
     const parsed = pyInt(text, typeof value !== 'string');
     if (typeof parsed === 'string') {
       throw this.fail('NVS_CSV_BAD_VALUE', `cannot read ${JSON.stringify(text.slice(0, 40))} as ${name}: ${parsed}; write it in decimal, e.g. 16 rather than 0x10`);
