@@ -3,6 +3,7 @@
 // sampling, rows with peer figures and targets, and the stdout table.
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
+import { mulberry32 } from '../test/_support/mulberry32.js';
 
 /** Median, min and max of a set of samples. */
 export interface Stats {
@@ -231,20 +232,6 @@ export function formatTable(rows: readonly Row[]): string {
   return out.join('\n');
 }
 
-/**
- * Small, fast, seeded PRNG (mulberry32) for the random key sequences: the same seed gives the
- * same sequence on every run and machine.
- */
-export function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return (t ^ (t >>> 14)) >>> 0;
-  };
-}
 
 /** `count` random indices in [0, n), from a seeded PRNG. */
 export function randomIndices(count: number, n: number, seed: number): Uint16Array | Uint32Array {

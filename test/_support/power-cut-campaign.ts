@@ -6,6 +6,7 @@ import { PowerCutFlash } from '../../src/flash/power-cut-flash.js';
 import { NvsError } from '../../src/nvs/esp-err.js';
 import type { NvsHandle, NvsValueType } from '../../src/nvs/store/handle.js';
 import { NvsStorage } from '../../src/nvs/store/storage.js';
+import { mulberry32 } from './mulberry32.js';
 
 /*
  * Power-cut campaign for the NVS runtime. A deterministic workload of mixed operations runs once
@@ -49,16 +50,10 @@ export interface CampaignResult {
   failures: string[];
 }
 
-/** Small deterministic PRNG (mulberry32). */
+/** Deterministic floats in [0, 1). */
 export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const next = mulberry32(seed);
+  return () => next() / 4294967296;
 }
 
 const NAMESPACES = ['cfg', 'cred', 'log'];
