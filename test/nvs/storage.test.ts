@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { MemoryFlash } from '../../src/flash/memory-flash.js';
-import { ItemType, PAGE_SIZE } from '../../src/nvs/format/constants.js';
+import { ItemType, PAGE_SIZE, PageState } from '../../src/nvs/format/constants.js';
+import { encodePageHeader } from '../../src/nvs/format/page-header.js';
 import { readNvsPartition } from '../../src/nvs/inspect.js';
 import { NvsStorage } from '../../src/nvs/store/storage.js';
 
@@ -263,6 +264,23 @@ describe('NvsStorage pages, space and recovery', () => {
     assert.throws(() => NvsStorage.init(twoPages), espError('ESP_ERR_NVS_NO_FREE_PAGES'));
     assert.deepEqual(twoPages.bytes, before);
     assert.equal(NvsStorage.init(twoPages, { readOnly: true }).open('n').getU32('k5'), 5);
+  });
+
+  it('writes nothing when init fails, even if other pages would need repairs', () => {
+    const { flash, nvs } = fresh(3);
+    const h = nvs.open('n', 'readwrite');
+    for (let i = 0; i < 200; i++) h.setU32(`k${i}`, i);
+    const twoPages = new MemoryFlash(flash.bytes.subarray(0, 2 * PAGE_SIZE));
+    twoPages.bytes[64 + 5 * 32 + 10]! ^= 1; // page 0 entry 5 fails its CRC: a load would erase it
+    const before = twoPages.bytes.slice();
+    assert.throws(() => NvsStorage.init(twoPages), espError('ESP_ERR_NVS_NO_FREE_PAGES'));
+    assert.deepEqual(twoPages.bytes, before);
+    twoPages.bytes.set([0xfd], PAGE_SIZE + 8); // page 1 claims a newer format version...
+    twoPages.bytes.set(encodePageHeader(PageState.FULL, 1, 0xfd).subarray(28), PAGE_SIZE + 28); // ...with a valid CRC
+    const withSpare = new MemoryFlash(new Uint8Array([...twoPages.bytes, ...new Uint8Array(PAGE_SIZE).fill(0xff)]));
+    const before2 = withSpare.bytes.slice();
+    assert.throws(() => NvsStorage.init(withSpare), espError('ESP_ERR_NVS_NEW_VERSION_FOUND'));
+    assert.deepEqual(withSpare.bytes, before2);
   });
 
   it('writes images that the read-only inspector decodes to the same values', () => {

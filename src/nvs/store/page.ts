@@ -120,10 +120,10 @@ export class Page {
   }
 
   /**
-   * Parses the page from flash. Returns the format version byte when it is newer than this
-   * implementation understands (the caller fails the whole init), otherwise null.
+   * Parses the page from flash. The store has already refused newer format versions, so a valid
+   * header here has version 0xFE or 0xFF.
    */
-  load(raw: Uint8Array): number | null {
+  load(raw: Uint8Array): void {
     const h = readPageHeader(raw);
     if (h.state === PageState.UNINITIALIZED) {
       if (isFilled(raw, 0xff)) {
@@ -132,21 +132,20 @@ export class Page {
         this.state = PageState.CORRUPT;
         this.corruptReason = 'header is erased but the page holds data';
       }
-      return null;
+      return;
     }
     if (!h.crcValid) {
       this.state = PageState.CORRUPT;
       this.corruptReason = 'header CRC mismatch';
-      return null;
+      return;
     }
-    if (h.version < FORMAT_VERSION.V2) return h.version;
     this.seq = h.seq;
     this.version = h.version;
     if (h.state !== PageState.ACTIVE && h.state !== PageState.FULL && h.state !== PageState.FREEING) {
       this.state = PageState.CORRUPT;
       this.seq = -1;
       this.corruptReason = `unknown state word 0x${h.state.toString(16)}`;
-      return null;
+      return;
     }
     this.state = h.state;
     this.bitmap.set(raw.subarray(BITMAP_OFFSET, BITMAP_OFFSET + 32));
@@ -154,7 +153,6 @@ export class Page {
       this.entryStates[i] = (raw[BITMAP_OFFSET + (i >> 2)]! >> ((i & 3) * 2)) & 3;
     }
     this.loadEntries(raw);
-    return null;
   }
 
   private loadEntries(raw: Uint8Array): void {

@@ -6,6 +6,7 @@ import {
   CHUNK_MAX_SIZE,
   ENTRY_COUNT,
   ENTRY_SIZE,
+  FORMAT_VERSION,
   ItemType,
   isFixedSizeType,
   MAX_KEY_LENGTH,
@@ -27,6 +28,7 @@ import {
   typeName,
   varLengthCrc,
 } from '../format/entry.js';
+import { readPageHeader } from '../format/page-header.js';
 import { NvsError } from '../esp-err.js';
 import { NvsHandle, type NvsOpenMode } from './handle.js';
 import { type ItemRef, type LoadNote, Page, type PageHost } from './page.js';
@@ -97,8 +99,6 @@ export class NvsStorage {
   readonly purge: boolean;
   /** Problems found and repaired (or, read-only, ignored) while loading. */
   readonly loadNotes: LoadNote[] = [];
-  /** Items whose payload CRC failed when read (they were erased; only in memory when read-only). */
-  readonly dataCrcFailures: NvsItemLocation[] = [];
   private readonly physical: Page[] = [];
   /** Pages with a sequence number, in sequence order; the last is the current page. */
   private readonly used: Page[] = [];
@@ -144,18 +144,12 @@ export class NvsStorage {
   private load(): void {
     const pageCount = Math.floor(this.flash.size / PAGE_SIZE);
     if (pageCount < 1) throw new NvsError('ESP_ERR_INVALID_SIZE', `Partition of ${this.flash.size} bytes holds no 4096-byte page`);
+    this.checkHeaders(pageCount);
     const raw = new Uint8Array(PAGE_SIZE);
     for (let i = 0; i < pageCount; i++) {
       const page = new Page(this.host, i);
       this.flash.read(i * PAGE_SIZE, raw);
-      const newer = page.load(raw);
-      if (newer !== null) {
-        throw new NvsError(
-          'ESP_ERR_NVS_NEW_VERSION_FOUND',
-          `Page ${i} has NVS format version byte 0x${newer.toString(16)}, newer than this implementation (0xFE); ` +
-            'the partition was written by newer firmware. Nothing was changed: read it with newer tools or erase it deliberately',
-        );
-      }
+      page.load(raw);
       this.physical.push(page);
     }
     for (const p of this.physical) {
@@ -176,17 +170,44 @@ export class NvsStorage {
     if (!this.readOnly) {
       this.removeInterruptedUpdateDuplicate();
       this.finishFreeing();
-      if (this.free.length === 0) {
-        throw new NvsError(
-          'ESP_ERR_NVS_NO_FREE_PAGES',
-          `No free page among ${pageCount}: NVS needs one empty page to work. Nothing was erased. ` +
-            'The image may be truncated or written for a larger partition; back it up, then enlarge the partition or erase it deliberately',
-        );
-      }
     }
     for (const p of this.used) for (const it of p.itemsInOrder()) this.indexAdd(it);
     this.loadNamespaces();
     this.reconcileBlobs();
+  }
+
+  /**
+   * Decides from the page headers alone, before loading writes any repair, whether the partition
+   * can be used at all: a newer format version, or (read-write) no page that can serve as the
+   * spare, fails the init with the flash untouched.
+   */
+  private checkHeaders(pageCount: number): void {
+    const h = new Uint8Array(32);
+    let spare = 0;
+    let freeing = false;
+    for (let i = 0; i < pageCount; i++) {
+      this.flash.read(i * PAGE_SIZE, h);
+      const header = readPageHeader(h);
+      const valid = header.state !== PageState.UNINITIALIZED && header.crcValid;
+      if (valid && header.version < FORMAT_VERSION.V2) {
+        throw new NvsError(
+          'ESP_ERR_NVS_NEW_VERSION_FOUND',
+          `Page ${i} has NVS format version byte 0x${header.version.toString(16)}, newer than this implementation (0xFE); ` +
+            'the partition was written by newer firmware. Nothing was changed: read it with newer tools, or erase it deliberately',
+        );
+      }
+      const state = header.state;
+      if (!valid || (state !== PageState.ACTIVE && state !== PageState.FULL && state !== PageState.FREEING)) spare++;
+      if (valid && state === PageState.FREEING) freeing = true;
+    }
+    // An interrupted reclaim frees pages as it is finished, so it gets its chance to run.
+    if (!this.readOnly && spare === 0 && !freeing) {
+      throw new NvsError(
+        'ESP_ERR_NVS_NO_FREE_PAGES',
+        `No free page among ${pageCount}: NVS needs one empty page to work. Nothing was changed. ` +
+          'The image may be truncated or written for a larger partition; back it up, then enlarge the partition or erase it deliberately',
+      );
+    }
   }
 
   /**
@@ -499,7 +520,6 @@ export class NvsStorage {
     const raw = it.page.readEntries(it.entry, it.span);
     const payload = raw.subarray(ENTRY_SIZE, ENTRY_SIZE + it.size);
     if (crc32le(payload) !== varLengthCrc(raw, 0)) {
-      this.dataCrcFailures.push({ page: it.page.index, entry: it.entry });
       this.eraseRef(it);
       return null;
     }
