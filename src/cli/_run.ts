@@ -1,7 +1,8 @@
+import { CommanderError } from 'commander';
 import { NvsecError } from '../errors/nvsec-error.js';
 
 /** Exit codes of the CLI. */
-export const EXIT = Object.freeze({ OK: 0, FAILURE: 1, USAGE: 2 });
+export const EXIT = Object.freeze({ OK: 0, FAILURE: 1, USAGE: 2, PROBLEMS: 3 });
 
 /**
  * Runs a command action and turns any error into one line on stderr and a non-zero exit code:
@@ -12,6 +13,7 @@ export function runAction<A extends unknown[]>(action: (...args: A) => void | Pr
     try {
       await action(...args);
     } catch (e) {
+      if (e instanceof CommanderError) throw e; // a usage error, already printed by commander
       reportError(e);
       process.exitCode = EXIT.FAILURE;
     }

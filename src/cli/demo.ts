@@ -1,7 +1,6 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
 import { generateNvsPartition } from '../nvs/generator/generate.js';
 import { readNvsPartition } from '../nvs/inspect.js';
@@ -10,10 +9,9 @@ import { FileFlash } from '../node/file-flash.js';
 import { nodeCrypto } from '../node/node-crypto.js';
 import { writeFileAtomic } from '../node/atomic-file.js';
 import { formatDump } from './_dump-format.js';
+import { packageRoot } from './_package.js';
 import { runAction } from './_run.js';
 
-/** The examples folder shipped with the package. */
-const EXAMPLES = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', 'examples');
 
 /** `nvsec demo`: the main job end to end on bundled example data (what `npm start` runs). */
 export function registerDemoCommand(program: Command): void {
@@ -23,6 +21,7 @@ export function registerDemoCommand(program: Command): void {
     .option('--out <dir>', 'folder for the files it writes (default: a new temporary folder)')
     .action(
       runAction((opts: { out?: string }) => {
+        const EXAMPLES = path.join(packageRoot(), 'examples');
         const out = opts.out ?? fs.mkdtempSync(path.join(os.tmpdir(), 'nvsec-demo-'));
         fs.mkdirSync(out, { recursive: true });
         const csvPath = path.join(EXAMPLES, 'nvs-example.csv');
@@ -35,7 +34,7 @@ export function registerDemoCommand(program: Command): void {
           crypto: nodeCrypto,
           readFile: (p) => new Uint8Array(fs.readFileSync(path.resolve(EXAMPLES, p))),
         });
-        writeFileAtomic(image, result.image);
+        writeFileAtomic(image, result.image, { mode: 0o600 });
         console.log(`   wrote ${image}: ${result.items} items in ${result.namespaces.length} namespaces, ${result.pagesUsed} page(s) used`);
 
         step(2, `Dump it (nvsec nvs dump ${image})`);

@@ -1,20 +1,30 @@
 #!/usr/bin/env node
-import { Command } from 'commander';
+import { Command, CommanderError } from 'commander';
+import { packageVersion } from './_package.js';
+import { EXIT } from './_run.js';
 import { registerDemoCommand } from './demo.js';
 import { registerNvsCommands } from './nvs.js';
 
-/** Builds the `nvsec` command tree (exported for tests). */
-export function buildProgram(): Command {
+/** Builds the `nvsec` command tree. */
+function buildProgram(): Command {
   const program = new Command('nvsec')
     .description('Root of trust for IoT devices and the factories that build them')
-    .version('0.1.0')
+    .version(packageVersion())
     // Sub-commands keep their own options: `nvs generate … --version 1` is the NVS format
     // version (as in esp-idf-nvs-partition-gen), not nvsec's --version.
     .enablePositionalOptions()
-    .showHelpAfterError('(run with --help for usage)');
+    .showHelpAfterError('(run with --help for usage)')
+    // Usage errors look like every other error and exit with EXIT.USAGE (sub-commands inherit this).
+    .exitOverride()
+    .configureOutput({ outputError: (text, write) => write(`nvsec: ${text}`) });
   registerNvsCommands(program);
   registerDemoCommand(program);
   return program;
 }
 
-await buildProgram().parseAsync(process.argv);
+try {
+  await buildProgram().parseAsync(process.argv);
+} catch (e) {
+  if (!(e instanceof CommanderError)) throw e;
+  process.exitCode = e.exitCode === 0 ? EXIT.OK : EXIT.USAGE; // help and --version exit 0
+}

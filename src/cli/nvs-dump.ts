@@ -3,7 +3,7 @@ import type { Command } from 'commander';
 import { NvsecError } from '../errors/nvsec-error.js';
 import { readNvsPartition } from '../nvs/inspect.js';
 import { dumpToJson, formatDump } from './_dump-format.js';
-import { runAction } from './_run.js';
+import { EXIT, runAction } from './_run.js';
 
 interface DumpOptions {
   json?: boolean;
@@ -17,7 +17,7 @@ export function registerNvsDumpCommand(nvs: Command): void {
     .command('dump')
     .argument('<image>', 'NVS partition image (.bin), e.g. read back with esptool read_flash')
     .description('Decode an NVS partition image: pages, namespaces, values, statistics and every problem found')
-    .option('--json', 'print {"pages", "namespaces", "iteration", "stats", "errors"} as JSON')
+    .option('--json', 'print {"pages", "namespaces", "iteration", "stats", "errors", "fatal"} as JSON')
     .option('--mode <mode>', "'read-only': a pure reader (default); 'read-write': what nvs_flash_init would see", 'read-only')
     .option('--strict', 'exit with status 3 when any problem is found, not only when the partition is unusable')
     .addHelpText(
@@ -40,7 +40,7 @@ Examples:
         if (opts.mode !== 'read-only' && opts.mode !== 'read-write') {
           throw new NvsecError('CLI_BAD_OPTION', `--mode must be read-only or read-write, got "${opts.mode}"`);
         }
-        const bytes = new Uint8Array(fs.readFileSync(image));
+        const bytes = readImage(image);
         const dump = readNvsPartition(bytes, { mode: opts.mode });
         if (opts.json) process.stdout.write(`${JSON.stringify(dumpToJson(dump), null, 1)}\n`);
         else process.stdout.write(formatDump(image, bytes.length, dump));
@@ -48,9 +48,20 @@ Examples:
           console.error(`nvsec: error: ${dump.fatal}: ${dump.errors.find((e) => e.error === dump.fatal)?.message ?? 'the partition cannot be used'}`);
           process.exitCode = 1;
         } else if (opts.strict && dump.errors.length > 0) {
-          process.exitCode = 3;
+          process.exitCode = EXIT.PROBLEMS;
         }
       }),
     );
 }
 
+
+/** Reads an image file, with an error that names it and says what to check. */
+export function readImage(file: string): Uint8Array {
+  try {
+    const b = fs.readFileSync(file);
+    return new Uint8Array(b.buffer, b.byteOffset, b.length);
+  } catch (e) {
+    const err = e as NodeJS.ErrnoException;
+    throw new NvsecError('CLI_FILE_READ', `Cannot read the image "${file}": ${err.code ?? err.message}; check the path`, { cause: e });
+  }
+}

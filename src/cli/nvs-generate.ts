@@ -4,11 +4,9 @@ import * as path from 'node:path';
 import { type Command, Option } from 'commander';
 import { writeFileAtomic } from '../node/atomic-file.js';
 import { nodeCrypto } from '../node/node-crypto.js';
-import { generateNvsPartition } from '../nvs/generator/generate.js';
+import { checkPartitionSize, generateNvsPartition } from '../nvs/generator/generate.js';
 import { NvsGenerateError } from '../nvs/generator/generate-error.js';
 import { EXIT, runAction } from './_run.js';
-
-const PAGE = 4096;
 
 const HELP_AFTER = `
 Arguments are those of esp-idf-nvs-partition-gen 0.2.0 ("generate"): one or more CSV files,
@@ -84,8 +82,8 @@ function generateCommand(
   opts: { version: string; outdir?: string; json?: boolean },
 ): void {
   const size = parseSize(sizeArg);
-  const ext = path.extname(output);
-  if (!ext.includes('.bin')) {
+  checkPartitionSize(size); // before any input is read, as the tool does
+  if (path.extname(output) !== '.bin') {
     throw new NvsGenerateError('NVS_BAD_OUTPUT', `Output file "${output}" must have the .bin extension (for example nvs.bin)`);
   }
   const outdir = expandHome(opts.outdir ?? process.cwd());
@@ -108,10 +106,9 @@ function generateCommand(
   });
 
   fs.mkdirSync(path.dirname(target), { recursive: true });
-  writeFileAtomic(target, result.image);
+  writeFileAtomic(target, result.image, { mode: 0o600 });
 
-  const pagesTotal = size / PAGE;
-  const readOnly = size < 3 * PAGE;
+  const { pagesTotal, readOnly } = result;
   if (opts.json) {
     console.log(
       JSON.stringify({
@@ -159,7 +156,7 @@ function readCsvText(file: string): string {
 
 /**
  * SIZE the way the tool reads it: Python `int(x, 0)` (decimal without leading zeros, or a
- * 0x/0o/0b prefix, underscores between digits), a multiple of 4096, at least 4096.
+ * 0x/0o/0b prefix, underscores between digits). The generator checks the value itself.
  *
  * @throws {NvsGenerateError} `NVS_BAD_SIZE` when the text is not such a number
  * @example
@@ -178,15 +175,6 @@ export function parseSize(text: string): number {
   const digits = m[2]!.replace(/_/g, '');
   let value = BigInt(/^0[oObB]/.test(digits) ? `0${digits[1]!.toLowerCase()}${digits.slice(2)}` : digits);
   if (m[1] === '-') value = -value;
-  if (value % BigInt(PAGE) !== 0n) {
-    throw new NvsGenerateError('NVS_BAD_SIZE', `Partition size ${text} is not a multiple of 4096 (0x1000): use the nvs partition size from the partition table, e.g. 0x6000`);
-  }
-  if (value < BigInt(PAGE)) {
-    throw new NvsGenerateError(
-      'NVS_BAD_SIZE',
-      `Partition size ${text} is too small: the minimum is 0x3000 for a read/write NVS partition and 0x1000 for a read-only one`,
-    );
-  }
   if (value > BigInt(Number.MAX_SAFE_INTEGER)) {
     throw new NvsGenerateError('NVS_BAD_SIZE', `Partition size ${text} is too large: NVS partitions are at most a few MiB`);
   }

@@ -6,7 +6,7 @@ import { registerNvsGenerateCommand } from './nvs-generate.js';
 export function registerNvsCommands(program: Command): void {
   const nvs = program
     .command('nvs')
-    .description('ESP-IDF NVS partitions: generate from CSV (esp-idf-nvs-partition-gen compatible), dump, check');
+    .description('ESP-IDF NVS partitions: generate from CSV (esp-idf-nvs-partition-gen compatible) and dump');
   registerNvsGenerateCommand(nvs);
   registerNvsDumpCommand(nvs);
 }

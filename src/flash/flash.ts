@@ -39,6 +39,7 @@ export class FlashStats {
     return m;
   }
 
+  /** Sets every counter back to zero (e.g. after a warm-up). */
   reset(): void {
     this.reads = this.writes = this.erases = this.bytesRead = this.bytesWritten = 0;
     this.eraseCounts.fill(0);

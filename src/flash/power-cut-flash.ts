@@ -35,6 +35,11 @@ export class PowerCutFlash implements Flash {
   private readonly cutAt: number;
   private readonly tearBytes: number;
 
+  /**
+   * @param inner the flash the operations reach
+   * @param options where to cut; null only counts operations
+   * @throws {RangeError} when `cutAt` is not an integer >= 1 or `tearBytes` not an integer >= 0
+   */
   constructor(
     readonly inner: Flash,
     options: PowerCutOptions | null = null,
@@ -43,6 +48,12 @@ export class PowerCutFlash implements Flash {
     this.sectorSize = inner.sectorSize;
     this.cutAt = options?.cutAt ?? Number.POSITIVE_INFINITY;
     this.tearBytes = options?.tearBytes ?? 0;
+    if (options && (!Number.isInteger(this.cutAt) || this.cutAt < 1)) {
+      throw new RangeError(`"cutAt" must be an operation number from 1, got ${String(options.cutAt)}`);
+    }
+    if (!Number.isInteger(this.tearBytes) || this.tearBytes < 0) {
+      throw new RangeError(`"tearBytes" must be a whole number of bytes, got ${String(options?.tearBytes)}`);
+    }
   }
 
   read(address: number, dest: Uint8Array): void {

@@ -1,34 +1,47 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { writeFully } from './_io.js';
 
 /** Options for {@link writeFileAtomic}. */
 export interface AtomicWriteOptions {
-  /** File mode of the new file (0o600 for anything secret). Default 0o644. */
+  /**
+   * File mode of the new file. Default 0o600: nvsec's outputs (NVS images, keys, seeds) often
+   * hold secrets; widen it explicitly for files that do not.
+   */
   mode?: number;
+  /** Fail with EEXIST instead of replacing an existing file. */
+  exclusive?: boolean;
 }
 
 /**
  * Writes `data` to `file` so that a crash or power cut leaves either the old file or the new one,
- * never a torn or empty one: write a temporary file beside it, fsync, rename over, fsync the folder.
+ * never a torn or empty one: write a temporary file beside it, fsync, rename over (or, with
+ * `exclusive`, link into place), fsync the folder.
+ *
+ * @throws the file system's error, with a message that names `file`
  */
 export function writeFileAtomic(file: string, data: Uint8Array, options: AtomicWriteOptions = {}): void {
   const dir = path.dirname(path.resolve(file));
   const tmp = path.join(dir, `.${path.basename(file)}.${process.pid}.${Date.now()}.tmp`);
-  const fd = fs.openSync(tmp, 'wx', options.mode ?? 0o644);
   try {
-    fs.writeSync(fd, data);
-    fs.fsyncSync(fd);
+    const fd = fs.openSync(tmp, 'wx', options.mode ?? 0o600);
+    try {
+      writeFully(fd, data);
+      fs.fsyncSync(fd);
+    } finally {
+      fs.closeSync(fd);
+    }
+    if (options.exclusive) {
+      fs.linkSync(tmp, file);
+      fs.rmSync(tmp, { force: true });
+    } else {
+      fs.renameSync(tmp, file);
+    }
   } catch (e) {
-    fs.closeSync(fd);
     fs.rmSync(tmp, { force: true });
-    throw e;
-  }
-  fs.closeSync(fd);
-  try {
-    fs.renameSync(tmp, file);
-  } catch (e) {
-    fs.rmSync(tmp, { force: true });
-    throw e;
+    const err = e as NodeJS.ErrnoException;
+    err.message = `Cannot write "${file}": ${err.code ?? err.message}${err.code === 'EEXIST' ? ' (it already exists)' : ''}`;
+    throw err;
   }
   try {
     const dfd = fs.openSync(dir, 'r');

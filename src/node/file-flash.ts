@@ -1,6 +1,8 @@
 import * as fs from 'node:fs';
 import { type Flash, FlashStats, SECTOR_SIZE } from '../flash/flash.js';
 import { checkNorWrite, checkRange, checkSector, FlashError } from '../flash/flash-error.js';
+import { writeFully } from './_io.js';
+import { writeFileAtomic } from './atomic-file.js';
 
 /** Options for {@link FileFlash.open}. */
 export interface FileFlashOptions {
@@ -12,9 +14,6 @@ export interface FileFlashOptions {
   /** Open the image for reading only: every write and erase throws FLASH_READ_ONLY. */
   readOnly?: boolean;
 }
-
-/** Bytes written per call when filling a new image with 0xFF. */
-const CREATE_CHUNK = 16 * SECTOR_SIZE;
 
 /**
  * Flash backed by an image file, with the NOR semantics and {@link FlashStats} of MemoryFlash:
@@ -154,25 +153,13 @@ export class FileFlash implements Flash {
 
 /** Creates `path` as `size` bytes of 0xFF unless it already exists; removes a half-made file on failure. */
 function createErased(path: string, size: number): void {
-  let fd: number;
+  if (fs.existsSync(path)) return;
   try {
-    fd = fs.openSync(path, 'wx');
+    // Atomic and 0600: a crash never leaves a short file that would open as a smaller flash.
+    writeFileAtomic(path, new Uint8Array(size).fill(0xff), { exclusive: true });
   } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'EEXIST') return;
-    throw e;
+    if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
   }
-  try {
-    const chunk = new Uint8Array(Math.min(CREATE_CHUNK, size)).fill(0xff);
-    for (let at = 0; at < size; at += chunk.length) {
-      writeFully(fd, chunk.subarray(0, Math.min(chunk.length, size - at)), at);
-    }
-    fs.fsyncSync(fd);
-  } catch (e) {
-    fs.closeSync(fd);
-    fs.rmSync(path, { force: true });
-    throw e;
-  }
-  fs.closeSync(fd);
 }
 
 /** Reads exactly `dest.length` bytes at `position`; a short file is an error, not zeros. */
@@ -191,7 +178,3 @@ function readFully(fd: number, dest: Uint8Array, position: number): void {
 }
 
 /** Writes all of `data` at `position`. */
-function writeFully(fd: number, data: Uint8Array, position: number): void {
-  let done = 0;
-  while (done < data.length) done += fs.writeSync(fd, data, done, data.length - done, position + done);
-}

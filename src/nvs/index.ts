@@ -13,9 +13,13 @@ export {
   VerOffset,
 } from './format/constants.js';
 export { type FixedValue, typeName } from './format/entry.js';
-export { generateNvsPartition, type GenerateOptions, type GenerateResult } from './generator/generate.js';
-export { NvsGenerateError } from './generator/generate-error.js';
-export { parseCsv } from './generator/csv.js';
+export { checkPartitionSize, generateNvsPartition, type GenerateOptions, type GenerateResult } from './generator/generate.js';
+export {
+  NvsGenerateError,
+  type NvsGenerateErrorCode,
+  type NvsGenerateErrorContext,
+} from './generator/generate-error.js';
+export { type NvsCsvRow, type ParseCsvOptions, parseCsv } from './generator/csv.js';
 export {
   type NvsDump,
   type NvsDumpProblem,

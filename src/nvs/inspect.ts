@@ -69,9 +69,13 @@ const utf8 = new TextDecoder('utf-8', { fatal: false });
  * dump.namespaces.wifi.ssid; // { type: 'string', size: 8, hex: '...', text: 'factory' }
  */
 export function readNvsPartition(image: Uint8Array, options: ReadNvsOptions = {}): NvsDump {
-  const dump: NvsDump = { pages: [], namespaces: {}, iteration: [], stats: null, errors: [], fatal: null };
+  // Null-prototype records: a namespace called "constructor" or a key "__proto__" are plain names here.
+  const dump: NvsDump = { pages: [], namespaces: Object.create(null), iteration: [], stats: null, errors: [], fatal: null };
   const whole = image.length - (image.length % PAGE_SIZE);
-  if (whole !== image.length) {
+  if (image.length === 0) {
+    dump.fatal = 'ESP_ERR_INVALID_SIZE';
+    dump.errors.push({ error: 'ESP_ERR_INVALID_SIZE', message: 'The image is empty (0 bytes), as a failed generator run can leave it' });
+  } else if (whole !== image.length) {
     dump.fatal = 'ESP_ERR_INVALID_SIZE';
     dump.errors.push({
       error: 'ESP_ERR_INVALID_SIZE',
@@ -102,8 +106,7 @@ export function readNvsPartition(image: Uint8Array, options: ReadNvsOptions = {}
   }
   for (const e of storage.entries()) dump.iteration.push([e.namespace, e.key, e.type]);
   for (const [name, ns] of storage.namespaces()) {
-    if (dump.namespaces[name]) continue;
-    const values: Record<string, NvsDumpValue> = {};
+    const values: Record<string, NvsDumpValue> = Object.create(null);
     dump.namespaces[name] = values;
     for (const { key, type, at } of storage.keys(ns)) {
       try {

@@ -5,6 +5,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { describe, it } from 'node:test';
+import { TSX } from '../_support/cli.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 
@@ -18,8 +19,7 @@ describe('README', () => {
     try {
       const file = path.join(dir, 'example.mts');
       fs.writeFileSync(file, code);
-      const tsx = pathToFileURL(path.join(ROOT, 'node_modules', 'tsx', 'dist', 'loader.mjs')).href;
-      const r = spawnSync(process.execPath, ['--import', tsx, file], { cwd: dir, encoding: 'utf8' });
+      const r = spawnSync(process.execPath, ['--import', TSX, file], { cwd: dir, encoding: 'utf8' });
       assert.equal(r.status, 0, r.stderr);
       assert.match(r.stdout, /ESP_ERR_NVS_NOT_FOUND 4354/);
       assert.ok(fs.existsSync(path.join(dir, 'nvs.bin')));

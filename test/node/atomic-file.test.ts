@@ -59,4 +59,23 @@ describe('writeFileAtomic', () => {
     assert.deepEqual(fs.readdirSync(sub), ['is-a-folder']);
     assert.ok(fs.statSync(target).isDirectory(), 'the existing folder is untouched');
   });
+
+  it('makes new files readable by their owner only unless told otherwise', { skip: process.platform === 'win32' && 'no POSIX modes' }, () => {
+    const file = path.join(dir, 'default-mode.bin');
+    writeFileAtomic(file, bytes('wifi password'));
+    assert.equal(fs.statSync(file).mode & 0o777, 0o600);
+  });
+
+  it('with exclusive, refuses to replace an existing file and leaves it as it was', () => {
+    const file = path.join(dir, 'exclusive.bin');
+    writeFileAtomic(file, bytes('first'));
+    assert.throws(() => writeFileAtomic(file, bytes('second'), { exclusive: true }), (e: NodeJS.ErrnoException) => e.code === 'EEXIST');
+    assert.equal(fs.readFileSync(file, 'utf8'), 'first');
+    assert.deepEqual(fs.readdirSync(dir).filter((f) => f.endsWith('.tmp')), []);
+  });
+
+  it('names the target file, not its temporary file, when the write fails', () => {
+    const file = path.join(dir, 'no-such-folder', 'out.bin');
+    assert.throws(() => writeFileAtomic(file, bytes('x')), (e: Error) => e.message.includes(file) && !e.message.includes('.tmp'));
+  });
 });

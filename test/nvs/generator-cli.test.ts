@@ -7,6 +7,7 @@ import * as path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { parseSize } from '../../src/cli/nvs-generate.js';
+import { checkPartitionSize } from '../../src/nvs/generator/generate.js';
 import { NvsGenerateError } from '../../src/nvs/generator/generate-error.js';
 import { NO_VECTORS, readManifest, vectorDir } from '../_support/vectors.js';
 
@@ -97,13 +98,24 @@ describe('parseSize()', () => {
     assert.equal(parseSize('0b1000000000000'), 4096);
   });
 
-  it('rejects what Python int(x, 0) rejects and sizes the tool refuses', () => {
-    for (const bad of ['012288', '0x', '3k', '', '0x3000.0', '0x1001', '0', '-4096']) {
+  it('rejects what Python int(x, 0) rejects', () => {
+    for (const bad of ['012288', '0x', '3k', '', '0x3000.0']) {
       assert.throws(
         () => parseSize(bad),
         (e: unknown) => e instanceof NvsGenerateError && e.code === 'NVS_BAD_SIZE',
         bad,
       );
     }
+  });
+
+  it('leaves the size rules to checkPartitionSize(), which refuses sizes the tool refuses', () => {
+    for (const bad of ['0x1001', '0', '-4096']) {
+      assert.throws(
+        () => checkPartitionSize(parseSize(bad)),
+        (e: unknown) => e instanceof NvsGenerateError && e.code === 'NVS_BAD_SIZE',
+        bad,
+      );
+    }
+    assert.doesNotThrow(() => checkPartitionSize(parseSize('0x1000')));
   });
 });

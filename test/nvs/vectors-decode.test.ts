@@ -61,3 +61,33 @@ describe('golden NVS vectors decode as their manifests say', { skip: NO_VECTORS 
     assert.deepEqual(image, copy);
   });
 });
+
+describe('readNvsPartition() on unusual content', () => {
+  it('reports an empty image as unusable rather than as a clean partition', () => {
+    const dump = readNvsPartition(new Uint8Array(0));
+    assert.equal(dump.fatal, 'ESP_ERR_INVALID_SIZE');
+  });
+
+  it('shows namespaces and keys whose names collide with object properties', async () => {
+    const { generateNvsPartition } = await import('../../src/nvs/generator/generate.js');
+    const csv = 'key,type,encoding,value\nconstructor,namespace,,\n__proto__,data,u8,7\ntoString,data,string,x\n';
+    const dump = readNvsPartition(generateNvsPartition(csv, { size: 0x3000 }).image);
+    assert.deepEqual(Object.keys(dump.namespaces), ['constructor']);
+    const values = dump.namespaces['constructor' as string] as Record<string, { value?: string }>;
+    assert.deepEqual(Object.keys(values).sort(), ['__proto__', 'toString']);
+    assert.equal(values['__proto__' as string]?.value, '7');
+  });
+
+  it('lists a namespace name defined twice as a problem', async () => {
+    const { generateNvsPartition } = await import('../../src/nvs/generator/generate.js');
+    const { encodeEntry, encodeFixedValue, encodeKey } = await import('../../src/nvs/format/entry.js');
+    // Namespace "a" (index 1) and one key, then a second table entry for "a" with index 9.
+    const image = generateNvsPartition('key,type,encoding,value\na,namespace,,\nk,data,u8,1\n', { size: 0x3000 }).image;
+    encodeEntry(image, 64 + 2 * 32, 0, 0x01, 1, 0xff, encodeKey('a'), encodeFixedValue(0x01, 9));
+    image[32]! &= ~(1 << 4); // entry 2: EMPTY -> WRITTEN
+    image[0] = 0xfc; // FULL: only the ACTIVE page resolves same-page duplicates at load
+    const dump = readNvsPartition(image);
+    assert.ok(dump.errors.some((e) => /namespace "a" defined again as index 9/.test(e.message)), JSON.stringify(dump.errors));
+    assert.equal((dump.namespaces.a?.k as { value: string }).value, '1');
+  });
+});

@@ -42,7 +42,7 @@ export const MAX_CHUNKS = 127;
 
 /** Lays out entries in the reference generator's order. */
 export class PageWriter {
-  /** The image: every byte 0xFF until written (grown page by page when `maxPages` is Infinity). */
+  /** The image: every byte 0xFF until written. */
   image: Uint8Array;
   /** Pages with a header so far. */
   pages = 0;
@@ -57,7 +57,7 @@ export class PageWriter {
 
   /**
    * @param imageSize bytes of the image to allocate
-   * @param maxPages pages that may carry data (the rest stays erased); Infinity to measure
+   * @param maxPages pages that may carry data (the rest stays erased)
    * @param version page-header version byte (0xFE or 0xFF)
    */
   constructor(imageSize: number, maxPages: number, version: number) {

@@ -39,6 +39,10 @@ export interface GenerateResult {
    * where, like the reference tool, it holds only the pages actually used.
    */
   image: Uint8Array;
+  /** Whether SIZE is a read-only size (0x1000 or 0x2000): no spare page, the file holds only the pages used. */
+  readOnly: boolean;
+  /** Pages in the partition (SIZE / 4096). */
+  pagesTotal: number;
   /** Pages that carry a header (FULL pages plus the one ACTIVE page). */
   pagesUsed: number;
   /** Entries marked written, over all pages (namespace entries and payload entries included). */
@@ -135,7 +139,7 @@ export function generateNvsPartition(csv: string | string[], options: GenerateOp
  * Checks a partition size the way the tool's `check_size` does.
  * @throws {NvsGenerateError} `NVS_BAD_SIZE`
  */
-function checkPartitionSize(size: number): void {
+export function checkPartitionSize(size: number): void {
   const shown = Number.isFinite(size) ? `${size} (0x${size.toString(16)})` : String(size);
   if (!Number.isSafeInteger(size) || size % PAGE_SIZE !== 0) {
     throw new NvsGenerateError(
@@ -204,7 +208,15 @@ class Generator {
   result(readOnly: boolean): GenerateResult {
     const w = this.writer;
     const image = readOnly ? w.image.slice(0, w.pages * PAGE_SIZE) : w.image;
-    return { image, pagesUsed: w.pages, entriesUsed: w.entriesUsed, namespaces: [...this.namespaces], items: this.items };
+    return {
+      image,
+      readOnly,
+      pagesTotal: this.options.size / PAGE_SIZE,
+      pagesUsed: w.pages,
+      entriesUsed: w.entriesUsed,
+      namespaces: [...this.namespaces],
+      items: this.items,
+    };
   }
 
   /** The error for data that does not fit, with the size that would be needed when it can be measured. */
@@ -219,7 +231,9 @@ class Generator {
       const pages = probe.writer.pages;
       const least = Math.max(3, pages + 1) * PAGE_SIZE;
       need = `: the data needs ${pages} pages, so use a size of at least 0x${least.toString(16)}`;
-    } catch {
+    } catch (e) {
+      // The probe fails only where the real run would (a bad row is reported by that run itself).
+      if (!(e instanceof PartitionFull || e instanceof NvsGenerateError || e instanceof TooManyChunks)) throw e;
       need = ': use a larger size';
     }
     return this.fail(
@@ -519,7 +533,11 @@ class Generator {
     const pmk = crypto.pbkdf2('sha1', bytes(passwd), bytes(ssid), 4096, 32);
     const info = this.scratch.ensure(132).fill(0, 0, 100);
     info.set(pmk.subarray(0, 32), 100);
+    pmk.fill(0);
     this.blob(this.key('ap.pmk_info'), info, 0, 132);
+    info.fill(0, 0, 132);
+    for (const v of this.ap.values()) if (v instanceof Uint8Array) v.fill(0);
+    this.ap.clear();
   }
 }
 

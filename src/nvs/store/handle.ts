@@ -45,83 +45,110 @@ export class NvsHandle {
     return s;
   }
 
+  /** nvs_set_u8. @throws {NvsError} ESP_ERR_NVS_READ_ONLY, ESP_ERR_NVS_KEY_TOO_LONG, ESP_ERR_NVS_NOT_ENOUGH_SPACE; {RangeError} when out of range */
   setU8(key: string, value: number): void {
     this.w().writeFixed(this.nsIndex, ItemType.U8, key, value);
   }
+  /** nvs_set_i8. @throws {NvsError} ESP_ERR_NVS_READ_ONLY, ESP_ERR_NVS_KEY_TOO_LONG, ESP_ERR_NVS_NOT_ENOUGH_SPACE; {RangeError} when out of range */
   setI8(key: string, value: number): void {
     this.w().writeFixed(this.nsIndex, ItemType.I8, key, value);
   }
+  /** nvs_set_u16. @throws {NvsError} ESP_ERR_NVS_READ_ONLY, ESP_ERR_NVS_KEY_TOO_LONG, ESP_ERR_NVS_NOT_ENOUGH_SPACE; {RangeError} when out of range */
   setU16(key: string, value: number): void {
     this.w().writeFixed(this.nsIndex, ItemType.U16, key, value);
   }
+  /** nvs_set_i16. @throws {NvsError} ESP_ERR_NVS_READ_ONLY, ESP_ERR_NVS_KEY_TOO_LONG, ESP_ERR_NVS_NOT_ENOUGH_SPACE; {RangeError} when out of range */
   setI16(key: string, value: number): void {
     this.w().writeFixed(this.nsIndex, ItemType.I16, key, value);
   }
+  /** nvs_set_u32. @throws {NvsError} ESP_ERR_NVS_READ_ONLY, ESP_ERR_NVS_KEY_TOO_LONG, ESP_ERR_NVS_NOT_ENOUGH_SPACE; {RangeError} when out of range */
   setU32(key: string, value: number): void {
     this.w().writeFixed(this.nsIndex, ItemType.U32, key, value);
   }
+  /** nvs_set_i32. @throws {NvsError} ESP_ERR_NVS_READ_ONLY, ESP_ERR_NVS_KEY_TOO_LONG, ESP_ERR_NVS_NOT_ENOUGH_SPACE; {RangeError} when out of range */
   setI32(key: string, value: number): void {
     this.w().writeFixed(this.nsIndex, ItemType.I32, key, value);
   }
+  /** nvs_set_u64. @throws {NvsError} ESP_ERR_NVS_READ_ONLY, ESP_ERR_NVS_KEY_TOO_LONG, ESP_ERR_NVS_NOT_ENOUGH_SPACE; {RangeError} when out of range */
   setU64(key: string, value: bigint): void {
     this.w().writeFixed(this.nsIndex, ItemType.U64, key, value);
   }
+  /** nvs_set_i64. @throws {NvsError} ESP_ERR_NVS_READ_ONLY, ESP_ERR_NVS_KEY_TOO_LONG, ESP_ERR_NVS_NOT_ENOUGH_SPACE; {RangeError} when out of range */
   setI64(key: string, value: bigint): void {
     this.w().writeFixed(this.nsIndex, ItemType.I64, key, value);
   }
+  /** nvs_set_float. @throws {NvsError} ESP_ERR_NVS_READ_ONLY, ESP_ERR_NVS_KEY_TOO_LONG, ESP_ERR_NVS_NOT_ENOUGH_SPACE; {RangeError} when out of range */
   setFloat(key: string, value: number): void {
     this.w().writeFixed(this.nsIndex, ItemType.FLOAT, key, value);
   }
+  /** nvs_set_double. @throws {NvsError} ESP_ERR_NVS_READ_ONLY, ESP_ERR_NVS_KEY_TOO_LONG, ESP_ERR_NVS_NOT_ENOUGH_SPACE; {RangeError} when out of range */
   setDouble(key: string, value: number): void {
     this.w().writeFixed(this.nsIndex, ItemType.DOUBLE, key, value);
   }
-  /** Stores text as UTF-8 plus a NUL (at most 3999 bytes of text). */
+  /**
+   * Stores text as UTF-8 plus a NUL (at most 3999 bytes of text).
+   * @throws {NvsError} ESP_ERR_NVS_READ_ONLY, ESP_ERR_NVS_KEY_TOO_LONG, ESP_ERR_NVS_VALUE_TOO_LONG, ESP_ERR_NVS_NOT_ENOUGH_SPACE
+   */
   setStr(key: string, value: string): void {
     this.w().writeString(this.nsIndex, key, utf8.encode(value));
   }
-  /** Stores a blob (chunked across pages when large). */
+  /**
+   * Stores a blob (chunked across pages when large).
+   * @throws {NvsError} ESP_ERR_NVS_READ_ONLY, ESP_ERR_NVS_KEY_TOO_LONG, ESP_ERR_NVS_VALUE_TOO_LONG, ESP_ERR_NVS_NOT_ENOUGH_SPACE
+   */
   setBlob(key: string, value: Uint8Array): void {
     this.w().writeBlob(this.nsIndex, key, value);
   }
 
+  /** nvs_get_u8. @throws {NvsError} ESP_ERR_NVS_NOT_FOUND when missing or stored with another type */
   getU8(key: string): number {
     return this.r().readFixed(this.nsIndex, ItemType.U8, key) as number;
   }
+  /** nvs_get_i8. @throws {NvsError} ESP_ERR_NVS_NOT_FOUND when missing or stored with another type */
   getI8(key: string): number {
     return this.r().readFixed(this.nsIndex, ItemType.I8, key) as number;
   }
+  /** nvs_get_u16. @throws {NvsError} ESP_ERR_NVS_NOT_FOUND when missing or stored with another type */
   getU16(key: string): number {
     return this.r().readFixed(this.nsIndex, ItemType.U16, key) as number;
   }
+  /** nvs_get_i16. @throws {NvsError} ESP_ERR_NVS_NOT_FOUND when missing or stored with another type */
   getI16(key: string): number {
     return this.r().readFixed(this.nsIndex, ItemType.I16, key) as number;
   }
+  /** nvs_get_u32. @throws {NvsError} ESP_ERR_NVS_NOT_FOUND when missing or stored with another type */
   getU32(key: string): number {
     return this.r().readFixed(this.nsIndex, ItemType.U32, key) as number;
   }
+  /** nvs_get_i32. @throws {NvsError} ESP_ERR_NVS_NOT_FOUND when missing or stored with another type */
   getI32(key: string): number {
     return this.r().readFixed(this.nsIndex, ItemType.I32, key) as number;
   }
+  /** nvs_get_u64. @throws {NvsError} ESP_ERR_NVS_NOT_FOUND when missing or stored with another type */
   getU64(key: string): bigint {
     return this.r().readFixed(this.nsIndex, ItemType.U64, key) as bigint;
   }
+  /** nvs_get_i64. @throws {NvsError} ESP_ERR_NVS_NOT_FOUND when missing or stored with another type */
   getI64(key: string): bigint {
     return this.r().readFixed(this.nsIndex, ItemType.I64, key) as bigint;
   }
+  /** nvs_get_float. @throws {NvsError} ESP_ERR_NVS_NOT_FOUND when missing or stored with another type */
   getFloat(key: string): number {
     return this.r().readFixed(this.nsIndex, ItemType.FLOAT, key) as number;
   }
+  /** nvs_get_double. @throws {NvsError} ESP_ERR_NVS_NOT_FOUND when missing or stored with another type */
   getDouble(key: string): number {
     return this.r().readFixed(this.nsIndex, ItemType.DOUBLE, key) as number;
   }
-  /** The text of a string value. */
+  /** The text of a string value. @throws {NvsError} ESP_ERR_NVS_NOT_FOUND */
   getStr(key: string): string {
     return utf8Decoder.decode(this.r().readString(this.nsIndex, key));
   }
-  /** The bytes of a string value, without the NUL. */
+  /** The bytes of a string value, without the NUL. @throws {NvsError} ESP_ERR_NVS_NOT_FOUND */
   getStrBytes(key: string): Uint8Array {
     return this.r().readString(this.nsIndex, key);
   }
+  /** A blob's bytes (chunked or version 1). @throws {NvsError} ESP_ERR_NVS_NOT_FOUND */
   getBlob(key: string): Uint8Array {
     return this.r().readBlob(this.nsIndex, key);
   }
@@ -145,8 +172,10 @@ export class NvsHandle {
 
   /** Writes any value by type name. */
   set(key: string, type: NvsValueType, value: number | bigint | string | Uint8Array): void {
-    if (type === 'string') this.setStr(key, String(value));
-    else if (type === 'blob') {
+    if (type === 'string') {
+      if (typeof value !== 'string') throw new TypeError(`"value" for a string must be a string, got ${typeof value}`);
+      this.setStr(key, value);
+    } else if (type === 'blob') {
       if (!(value instanceof Uint8Array)) throw new TypeError(`"value" for a blob must be a Uint8Array, got ${typeof value}`);
       this.setBlob(key, value);
     } else {
@@ -197,7 +226,7 @@ export class NvsHandle {
 }
 
 /** Type codes by name. */
-export const TYPE_CODES: Readonly<Record<Exclude<NvsValueType, 'blob'>, number> & { blob: number }> = Object.freeze({
+export const TYPE_CODES: Readonly<Record<NvsValueType, number>> = Object.freeze({
   u8: ItemType.U8,
   i8: ItemType.I8,
   u16: ItemType.U16,

@@ -289,8 +289,12 @@ export class NvsStorage {
         if (it.type !== ItemType.U8) break; // the runtime's namespace scan stops here on this page
         const idx = this.readFixedAt(it) as number;
         this.nsEntries++;
-        if (!this.nsByName.has(it.key)) this.nsByName.set(it.key, idx);
-        if (!this.nsName.has(idx)) this.nsName.set(idx, it.key);
+        const known = this.nsByName.get(it.key);
+        if (known === undefined) this.nsByName.set(it.key, idx);
+        else if (known !== idx) this.noteIgnored(it, `namespace "${it.key}" defined again as index ${idx}; lookups use index ${known}`);
+        const named = this.nsName.get(idx);
+        if (named === undefined) this.nsName.set(idx, it.key);
+        else if (named !== it.key) this.noteIgnored(it, `namespace index ${idx} named again "${it.key}"; it is shown as "${named}"`);
         this.nsUsed[idx] = 1;
       }
     }
@@ -352,6 +356,10 @@ export class NvsStorage {
 
   private note(it: ItemRef, problem: string): void {
     this.loadNotes.push({ page: it.page.index, entry: it.entry, problem, action: 'erased' });
+  }
+
+  private noteIgnored(it: ItemRef, problem: string): void {
+    this.loadNotes.push({ page: it.page.index, entry: it.entry, problem, action: 'ignored' });
   }
 
   // ---------------------------------------------------------------- page management
