@@ -15,4 +15,11 @@ export interface CryptoProvider {
   hmac(hash: HashName, key: Uint8Array, data: Uint8Array): Uint8Array;
   /** PBKDF2 (RFC 8018) with HMAC-`hash`. */
   pbkdf2(hash: HashName, password: Uint8Array, salt: Uint8Array, iterations: number, length: number): Uint8Array;
+  /**
+   * AES-ECB encryption of whole 16-byte blocks, no padding, with a 16-, 24- or 32-byte key. The
+   * block primitive that modes such as XTS are composed from; called with many blocks at once.
+   */
+  aesEcbEncrypt(key: Uint8Array, data: Uint8Array): Uint8Array;
+  /** AES-ECB decryption of whole 16-byte blocks, no padding. */
+  aesEcbDecrypt(key: Uint8Array, data: Uint8Array): Uint8Array;
 }

@@ -1,6 +1,8 @@
 import { toHex } from '../bytes/hex.js';
 import { MemoryFlash } from '../flash/memory-flash.js';
 import { ItemType, PAGE_SIZE } from './format/constants.js';
+import type { CryptoProvider } from '../crypto/provider.js';
+import type { NvsKeys } from './crypto/keys-partition.js';
 import { NvsError } from './esp-err.js';
 import { TYPE_NAMES } from './store/handle.js';
 import type { NvsItemLocation, NvsPageInfo, NvsStats } from './store/storage.js';
@@ -55,6 +57,8 @@ export interface ReadNvsOptions {
    * 'read-write': what `nvs_flash_init` would see, including its repairs and its free-page rule.
    */
   mode?: 'read-only' | 'read-write';
+  /** Keys of an encrypted partition (and the crypto to use them with). */
+  encryption?: { keys: NvsKeys; crypto: CryptoProvider };
 }
 
 const utf8 = new TextDecoder('utf-8', { fatal: false });
@@ -85,7 +89,10 @@ export function readNvsPartition(image: Uint8Array, options: ReadNvsOptions = {}
   if (whole === 0) return dump;
   let storage: NvsStorage;
   try {
-    storage = NvsStorage.init(new MemoryFlash(image.subarray(0, whole)), { readOnly: options.mode !== 'read-write' });
+    storage = NvsStorage.init(new MemoryFlash(image.subarray(0, whole)), {
+      readOnly: options.mode !== 'read-write',
+      ...(options.encryption ? { encryption: options.encryption } : {}),
+    });
   } catch (e) {
     if (!(e instanceof NvsError)) throw e;
     dump.fatal = e.code;
@@ -117,6 +124,7 @@ export function readNvsPartition(image: Uint8Array, options: ReadNvsOptions = {}
       }
     }
   }
+  storage.close();
   return dump;
 }
 

@@ -5,7 +5,7 @@ import { MemoryFlash } from '../../src/flash/memory-flash.js';
 import { PowerCutFlash } from '../../src/flash/power-cut-flash.js';
 import { NvsError } from '../../src/nvs/esp-err.js';
 import type { NvsHandle, NvsValueType } from '../../src/nvs/store/handle.js';
-import { NvsStorage } from '../../src/nvs/store/storage.js';
+import { type NvsInitOptions, NvsStorage } from '../../src/nvs/store/storage.js';
 import { mulberry32 } from './mulberry32.js';
 
 /*
@@ -34,6 +34,8 @@ export interface CampaignOptions {
   replaySamples?: number;
   /** Every N-th cut point, keep using the recovered store (write every key again) and re-check. */
   continueEvery?: number;
+  /** Run on an encrypted partition (XTS per entry) with these init options. */
+  init?: NvsInitOptions;
   onProgress?: (done: number, total: number) => void;
 }
 
@@ -236,14 +238,14 @@ export function runPowerCutCampaign(opts: CampaignOptions): CampaignResult {
       }
       if (sampleEvery && cutAt % sampleEvery === 0 && tearBytes === 0) snapshots.set(cutAt, copy.bytes.slice());
       result.checks++;
-      const failure = recoverAndCheck(copy, committed, predicted, opts.continueEvery ? cutAt % opts.continueEvery === 0 : false, result);
+      const failure = recoverAndCheck(copy, committed, predicted, opts.continueEvery ? cutAt % opts.continueEvery === 0 : false, result, opts.init);
       if (failure) result.failures.push(`cut at flash op ${cutAt} (${op.kind}${tearBytes ? `, torn after ${tearBytes} bytes` : ', clean'}), workload op ${opIndex}: ${failure}`);
     }
     result.cutPoints++;
   });
 
   let opIndex = 0;
-  const nvs = NvsStorage.init(flash);
+  const nvs = NvsStorage.init(flash, opts.init);
   const handles = new Map<string, NvsHandle>();
   for (const op of ops) {
     predicted = predict(committed, op);
@@ -252,7 +254,7 @@ export function runPowerCutCampaign(opts: CampaignOptions): CampaignResult {
     opIndex++;
     opts.onProgress?.(opIndex, ops.length);
   }
-  const final = check(NvsStorage.init(new MemoryFlash(mem.bytes)), committed, committed);
+  const final = check(NvsStorage.init(new MemoryFlash(mem.bytes), opts.init), committed, committed);
   if (final) result.failures.push(`after the whole workload: ${final}`);
   result.gcErases = mem.stats.erases;
 
@@ -262,7 +264,7 @@ export function runPowerCutCampaign(opts: CampaignOptions): CampaignResult {
     const model: Model = new Map();
     const hs = new Map<string, NvsHandle>();
     try {
-      const s = NvsStorage.init(cut);
+      const s = NvsStorage.init(cut, opts.init);
       for (const op of ops) apply(s, hs, model, op);
       result.failures.push(`replay for cut ${cutAt} never reached the cut`);
     } catch (e) {
@@ -286,10 +288,17 @@ function predict(committed: Model, op: Op): Model {
   return model;
 }
 
-function recoverAndCheck(copy: MemoryFlash, before: Model, after: Model, continueAfter: boolean, result: CampaignResult): string | null {
+function recoverAndCheck(
+  copy: MemoryFlash,
+  before: Model,
+  after: Model,
+  continueAfter: boolean,
+  result: CampaignResult,
+  init: NvsInitOptions | undefined,
+): string | null {
   let nvs: NvsStorage;
   try {
-    nvs = NvsStorage.init(copy);
+    nvs = NvsStorage.init(copy, init);
   } catch (e) {
     return `re-init failed: ${(e as Error).message}`;
   }
@@ -313,7 +322,7 @@ function recoverAndCheck(copy: MemoryFlash, before: Model, after: Model, continu
     if (!(e instanceof NvsError && e.code === 'ESP_ERR_NVS_NOT_ENOUGH_SPACE')) return `write after recovery failed: ${(e as Error).message}`;
     return null;
   }
-  const again = NvsStorage.init(new MemoryFlash(copy.bytes));
+  const again = NvsStorage.init(new MemoryFlash(copy.bytes), init);
   const extra = check(again, target, target);
   return extra ? `after recovery and rewrite: ${extra}` : null;
 }

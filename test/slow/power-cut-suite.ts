@@ -6,20 +6,27 @@
  */
 import assert from 'node:assert/strict';
 import { it } from 'node:test';
+import { nodeCrypto } from '../../src/node/node-crypto.js';
+import type { NvsInitOptions } from '../../src/nvs/store/storage.js';
 import { runPowerCutCampaign } from '../_support/power-cut-campaign.js';
 
-const CAMPAIGNS = [
+/** Keys of the encrypted campaign (fixed: the campaign is deterministic). */
+const KEYS = { eky: Uint8Array.from({ length: 32 }, (_, i) => i), tky: Uint8Array.from({ length: 32 }, (_, i) => 0xa0 + i) };
+
+const CAMPAIGNS: { ops: number; seed: number; pages: number; init?: NvsInitOptions }[] = [
   { ops: 2500, seed: 1, pages: 10 },
   { ops: 2000, seed: 2, pages: 7 },
   { ops: 2000, seed: 3, pages: 16 },
+  { ops: 2000, seed: 4, pages: 8, init: { encryption: { keys: KEYS, crypto: nodeCrypto } } },
 ];
 
 for (const c of CAMPAIGNS) {
-  it(`survives a cut at every flash operation: ${c.ops} operations, seed ${c.seed}, ${c.pages} pages`, () => {
+  const kind = c.init?.encryption ? 'XTS-encrypted' : 'plain';
+  it(`survives a cut at every flash operation: ${c.ops} operations, seed ${c.seed}, ${c.pages} pages, ${kind}`, () => {
     const started = Date.now();
     const r = runPowerCutCampaign({ ...c, replaySamples: 20, continueEvery: 25 });
     console.log(
-      `# seed ${c.seed}: ${r.operations} operations -> ${r.flashOperations} flash operations (${r.writes} writes, ${r.erases} erases); ` +
+      `# seed ${c.seed} (${kind}): ${r.operations} operations -> ${r.flashOperations} flash operations (${r.writes} writes, ${r.erases} erases); ` +
         `${r.cutPoints} cut points, ${r.checks} recoveries checked (clean + torn), ${r.continued} continued after recovery, ` +
         `${r.replaysMatched} full replays matched, ${((Date.now() - started) / 1000).toFixed(1)} s`,
     );

@@ -18,6 +18,7 @@ import {
 } from '../format/constants.js';
 import { entryCrc, readKey, readU16, readU32, storedEntryCrc } from '../format/entry.js';
 import { encodePageHeader, readPageHeader } from '../format/page-header.js';
+import type { NvsEntryCipher } from '../crypto/entry-cipher.js';
 
 /** One item (header entry plus payload) as the store indexes it. */
 export interface ItemRef {
@@ -68,6 +69,8 @@ export function entryProblem(buf: Uint8Array, off: number, idx: number): string 
 /** Hooks a page uses to report to its store. */
 export interface PageHost {
   readonly flash: Flash;
+  /** Entry encryption of an encrypted partition (XTS per entry, tweak = partition offset), or null. */
+  readonly cipher: NvsEntryCipher | null;
   /** Load-time repairs are applied in memory only (read-only partition or image inspection). */
   readonly readOnly: boolean;
   note(note: LoadNote): void;
@@ -112,11 +115,11 @@ export class Page {
     return this.base + ENTRY_DATA_OFFSET + i * ENTRY_SIZE;
   }
 
-  /** Reads raw entries `[first, first + count)` into a new buffer. */
+  /** Reads entries `[first, first + count)` (decrypted on an encrypted partition) into a new buffer. */
   readEntries(first: number, count: number): Uint8Array {
     const buf = new Uint8Array(count * ENTRY_SIZE);
     this.host.flash.read(this.entryAddress(first), buf);
-    return buf;
+    return this.host.cipher ? this.host.cipher.decrypt(buf, this.entryAddress(first)) : buf;
   }
 
   /**
@@ -124,6 +127,8 @@ export class Page {
    * header here has version 0xFE or 0xFF.
    */
   load(raw: Uint8Array): void {
+    // `raw` is the page as on flash (header and bitmap are never encrypted); entries are decrypted
+    // below once the bitmap says which ones hold data.
     const h = readPageHeader(raw);
     if (h.state === PageState.UNINITIALIZED) {
       if (isFilled(raw, 0xff)) {
@@ -188,6 +193,7 @@ export class Page {
     } else {
       this.nextFree = ENTRY_COUNT;
     }
+    const plain = this.host.cipher ? this.decryptWritten(raw, end) : raw;
 
     // On the ACTIVE page, an item with the same namespace, key and chunk as an earlier one is the
     // newer copy of an interrupted update: the older one goes (types are not compared).
@@ -202,14 +208,14 @@ export class Page {
         continue;
       }
       const off = ENTRY_DATA_OFFSET + i * ENTRY_SIZE;
-      const problem = entryProblem(raw, off, i);
+      const problem = entryProblem(plain, off, i);
       if (problem) {
         this.host.note({ page: this.index, entry: i, problem: `inconsistent (${problem})`, action: 'erased' });
         this.markErased(i, 1, true);
         continue;
       }
-      const type = raw[off + 1]!;
-      const span = raw[off + 2]!;
+      const type = plain[off + 1]!;
+      const span = plain[off + 2]!;
       if (isVariableLengthType(type)) {
         let complete = true;
         for (let j = i + 1; j < i + span; j++) if (this.entryStates[j] !== EntryState.WRITTEN) complete = false;
@@ -223,14 +229,14 @@ export class Page {
       const ref: ItemRef = {
         page: this,
         entry: i,
-        ns: raw[off]!,
+        ns: plain[off]!,
         type,
         span,
-        chunk: raw[off + 3]!,
-        key: readKey(raw, off),
-        size: type === ItemType.BLOB_IDX ? readU32(raw, off + 24) : isVariableLengthType(type) ? readU16(raw, off + 24) : 0,
-        chunkCount: type === ItemType.BLOB_IDX ? raw[off + 28]! : 0,
-        chunkStart: type === ItemType.BLOB_IDX ? raw[off + 29]! : 0,
+        chunk: plain[off + 3]!,
+        key: readKey(plain, off),
+        size: type === ItemType.BLOB_IDX ? readU32(plain, off + 24) : isVariableLengthType(type) ? readU16(plain, off + 24) : 0,
+        chunkCount: type === ItemType.BLOB_IDX ? plain[off + 28]! : 0,
+        chunkStart: type === ItemType.BLOB_IDX ? plain[off + 29]! : 0,
       };
       this.items[i] = ref;
       if (seen) {
@@ -244,6 +250,22 @@ export class Page {
       }
       i += span - 1;
     }
+  }
+
+  /** A copy of `raw` with every WRITTEN entry before `end` decrypted, in one cipher call. */
+  private decryptWritten(raw: Uint8Array, end: number): Uint8Array {
+    const plain = raw.slice();
+    const index: number[] = [];
+    for (let i = 0; i < end; i++) if (this.entryStates[i] === EntryState.WRITTEN) index.push(i);
+    if (index.length === 0) return plain;
+    const data = new Uint8Array(index.length * ENTRY_SIZE);
+    index.forEach((i, k) => data.set(raw.subarray(ENTRY_DATA_OFFSET + i * ENTRY_SIZE, ENTRY_DATA_OFFSET + (i + 1) * ENTRY_SIZE), k * ENTRY_SIZE));
+    const dec = this.host.cipher!.decryptAt(
+      data,
+      index.map((i) => this.entryAddress(i)),
+    );
+    index.forEach((i, k) => plain.set(dec.subarray(k * ENTRY_SIZE, (k + 1) * ENTRY_SIZE), ENTRY_DATA_OFFSET + i * ENTRY_SIZE));
+    return plain;
   }
 
   /** Items on this page in entry order. */
@@ -280,11 +302,13 @@ export class Page {
    * the payload states. `perEntry` writes each entry and its state in turn (how pages are copied
    * during garbage collection).
    */
-  appendItem(entries: Uint8Array, fields: Omit<ItemRef, 'page' | 'entry'>, perEntry: boolean): ItemRef {
+  appendItem(plainEntries: Uint8Array, fields: Omit<ItemRef, 'page' | 'entry'>, perEntry: boolean): ItemRef {
     if (this.state === PageState.UNINITIALIZED) this.initialize();
     const first = this.nextFree;
-    const count = entries.length / ENTRY_SIZE;
+    const count = plainEntries.length / ENTRY_SIZE;
     const flash = this.host.flash;
+    // On an encrypted partition every entry is encrypted with its own offset as the tweak.
+    const entries = this.host.cipher ? this.host.cipher.encrypt(plainEntries, this.entryAddress(first)) : plainEntries;
     if (perEntry) {
       for (let k = 0; k < count; k++) {
         flash.write(this.entryAddress(first + k), entries.subarray(k * ENTRY_SIZE, (k + 1) * ENTRY_SIZE));

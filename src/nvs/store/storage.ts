@@ -6,6 +6,7 @@ import {
   CHUNK_MAX_SIZE,
   ENTRY_COUNT,
   ENTRY_SIZE,
+  EntryState,
   FORMAT_VERSION,
   ItemType,
   isFixedSizeType,
@@ -30,6 +31,9 @@ import {
 } from '../format/entry.js';
 import { readPageHeader } from '../format/page-header.js';
 import { NvsError } from '../esp-err.js';
+import type { CryptoProvider } from '../../crypto/provider.js';
+import { NvsEntryCipher } from '../crypto/entry-cipher.js';
+import type { NvsKeys } from '../crypto/keys-partition.js';
 import { NvsHandle, type NvsOpenMode } from './handle.js';
 import { type ItemRef, type LoadNote, Page, type PageHost } from './page.js';
 
@@ -43,6 +47,11 @@ export interface NvsInitOptions {
   readOnly?: boolean;
   /** Zero-fill entries when they are erased (ESP-IDF's NVS_READWRITE_PURGE). */
   purge?: boolean;
+  /**
+   * Open an encrypted partition (ESP-IDF's secure init): entries are XTS-AES-256 encrypted with
+   * these keys. The store keeps its own copy of the keys and zeroizes it on {@link NvsStorage.close}.
+   */
+  encryption?: { keys: NvsKeys; crypto: CryptoProvider };
 }
 
 /** nvs_get_stats figures. */
@@ -122,7 +131,8 @@ export class NvsStorage {
   ) {
     this.readOnly = options.readOnly ?? false;
     this.purge = options.purge ?? false;
-    this.host = { flash, readOnly: this.readOnly, note: (n) => this.loadNotes.push(n) };
+    const cipher = options.encryption ? new NvsEntryCipher(options.encryption.crypto, options.encryption.keys) : null;
+    this.host = { flash, cipher, readOnly: this.readOnly, note: (n) => this.loadNotes.push(n) };
   }
 
   /**
@@ -208,6 +218,45 @@ export class NvsStorage {
           'The image may be truncated or written for a larger partition; back it up, then enlarge the partition or erase it deliberately',
       );
     }
+    if (!this.readOnly) this.checkEntriesReadable(pageCount);
+  }
+
+  /**
+   * A read-write init erases every entry that fails its CRC. With a wrong key, a plaintext image
+   * opened with keys, or an encrypted image opened without them, that is every entry: the
+   * reference runtime silently wipes the partition. Here up to 256 written entries are checked
+   * first; with the right key every item header among them passes its CRC, so when none does,
+   * the init fails with the flash untouched.
+   */
+  private checkEntriesReadable(pageCount: number): void {
+    const head = new Uint8Array(64);
+    const offsets: number[] = [];
+    for (let p = 0; p < pageCount && offsets.length < 256; p++) {
+      this.flash.read(p * PAGE_SIZE, head);
+      const h = readPageHeader(head);
+      if (!h.crcValid || (h.state !== PageState.ACTIVE && h.state !== PageState.FULL && h.state !== PageState.FREEING)) continue;
+      for (let i = 0; i < ENTRY_COUNT && offsets.length < 256; i++) {
+        if (((head[32 + (i >> 2)]! >> ((i & 3) * 2)) & 3) === EntryState.WRITTEN) offsets.push(p * PAGE_SIZE + 64 + i * ENTRY_SIZE);
+      }
+    }
+    if (offsets.length < 8) return;
+    let entries: Uint8Array = new Uint8Array(offsets.length * ENTRY_SIZE);
+    offsets.forEach((at, k) => this.flash.read(at, entries.subarray(k * ENTRY_SIZE, (k + 1) * ENTRY_SIZE)));
+    if (this.host.cipher) entries = this.host.cipher.decryptAt(entries, offsets);
+    for (let k = 0; k < offsets.length; k++) if (storedEntryCrc(entries, k * ENTRY_SIZE) === entryCrc(entries, k * ENTRY_SIZE)) return;
+    const counts = `none of ${offsets.length} written entries passes its CRC`;
+    if (this.host.cipher) {
+      throw new NvsError(
+        'ESP_ERR_NVS_XTS_DECR_FAILED',
+        `After decryption ${counts}: wrong key, plaintext image, or wrong partition offset. Nothing was changed (a read-write ` +
+          'init would erase them all); "nvsec nvs dump IMAGE --keyfile KEYS.bin" tells which',
+      );
+    }
+    throw new NvsError(
+      'ESP_ERR_INVALID_STATE',
+      `${counts[0]!.toUpperCase()}${counts.slice(1)}: the partition is most likely encrypted (open it with its keys) or not an ` +
+        'NVS partition. Nothing was changed (a read-write init would erase them all)',
+    );
   }
 
   /**
@@ -515,8 +564,19 @@ export class NvsStorage {
   // ---------------------------------------------------------------- reading
 
   private readEntry(it: ItemRef): Uint8Array {
-    this.flash.read(it.page.entryAddress(it.entry), this.scratch);
-    return this.scratch;
+    const at = it.page.entryAddress(it.entry);
+    this.flash.read(at, this.scratch);
+    return this.host.cipher ? this.host.cipher.decrypt(this.scratch, at) : this.scratch;
+  }
+
+  /** Whether the partition was opened with encryption keys. */
+  get encrypted(): boolean {
+    return this.host.cipher !== null;
+  }
+
+  /** Zeroizes the encryption keys this store holds; an encrypted store cannot be used afterwards. */
+  close(): void {
+    this.host.cipher?.destroy();
   }
 
   private readFixedAt(it: ItemRef): FixedValue {
