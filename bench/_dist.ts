@@ -4,6 +4,10 @@
 import type * as Equal from '../src/bytes/equal.js';
 import type * as Memory from '../src/flash/memory-flash.js';
 import type * as NodeCrypto from '../src/node/node-crypto.js';
+import type * as Diagnose from '../src/nvs/crypto/diagnose.js';
+import type * as EntryCipher from '../src/nvs/crypto/entry-cipher.js';
+import type * as ImageCipher from '../src/nvs/crypto/image-cipher.js';
+import type * as KeysPartition from '../src/nvs/crypto/keys-partition.js';
 import type * as Generate from '../src/nvs/generator/generate.js';
 import type * as Storage from '../src/nvs/store/storage.js';
 
@@ -14,6 +18,11 @@ export const { MemoryFlash } = await load<typeof Memory>('flash/memory-flash.js'
 export const { nodeCrypto } = await load<typeof NodeCrypto>('node/node-crypto.js');
 export const { generateNvsPartition } = await load<typeof Generate>('nvs/generator/generate.js');
 export const { NvsStorage } = await load<typeof Storage>('nvs/store/storage.js');
+export const { NvsEntryCipher } = await load<typeof EntryCipher>('nvs/crypto/entry-cipher.js');
+export const { decryptNvsImage, encryptNvsImage } = await load<typeof ImageCipher>('nvs/crypto/image-cipher.js');
+export const { diagnoseNvsDecryption } = await load<typeof Diagnose>('nvs/crypto/diagnose.js');
+export const { parseKeysPartition } = await load<typeof KeysPartition>('nvs/crypto/keys-partition.js');
 
 export type MemoryFlash = Memory.MemoryFlash;
 export type NvsStorage = Storage.NvsStorage;
+export type NvsEntryCipher = EntryCipher.NvsEntryCipher;

@@ -2,8 +2,11 @@
 // ("NVS runtime throughput") describes for the ESP-IDF C++ runtime. Every workload is repeated
 // `runs` times from a fresh partition (the peer figures are 9 runs); a row's figure is the median
 // over the runs, with min–max. Only the operation loops are timed. Values read are checked.
+import type { CryptoProvider } from '../src/crypto/provider.js';
+import type { NvsKeys } from '../src/nvs/crypto/keys-partition.js';
 import type { NvsHandle } from '../src/nvs/store/handle.js';
-import { bytesEqual, MemoryFlash, NvsStorage } from './_dist.js';
+import { bytesEqual, encryptNvsImage, MemoryFlash, NvsEntryCipher, NvsStorage } from './_dist.js';
+import { EXPECTED_SHA256_ENCRYPTED } from './nvs-encryption.js';
 import { type Check, makeRow, MemoryTracker, type PeerFigure, randomIndices, type Row, secondsSince, sha256Hex } from './_harness.js';
 import { EXPECTED_SHA256, generateImage, readCsv } from './nvs-generate.js';
 
@@ -25,6 +28,8 @@ export interface RuntimeConfig {
   initReps: number;
   only: (id: string) => boolean;
   log: (line: string) => void;
+  /** Run the same workloads on an XTS-encrypted partition (the C++ runtime's NVSEncryptedPartition rows). */
+  encryption?: { keys: NvsKeys; crypto: CryptoProvider };
 }
 
 export const FULL_RUNTIME: Omit<RuntimeConfig, 'only' | 'log' | 'runs'> = {
@@ -58,6 +63,15 @@ const PEERS = {
   getBlob: peer('C++ nvs::Storage::readItem(BLOB, 64 B), 100k ops', 64_419, 35_202, 70_579),
   init: peer('C++ nvs::Storage::init on out.bin, 50 reps per run', 1.54, 1.39, 2.49),
 };
+/** The same runtime on NVSEncryptedPartition (keys from nvs-keys.bin). */
+const PEERS_ENCRYPTED = {
+  setU32: peer('C++ writeItem<u32>, XTS-encrypted', 100_943, 76_113, 139_714),
+  getU32: peer('C++ readItem<u32>, XTS-encrypted', 106_077, 68_585, 136_583),
+  getCompact: undefined,
+  setBlob: peer('C++ writeItem(BLOB, 64 B), XTS-encrypted', 29_418, 16_187, 32_831),
+  getBlob: peer('C++ readItem(BLOB, 64 B), XTS-encrypted', 60_985, 34_241, 72_174),
+  init: peer('C++ nvs::Storage::init on out-enc.bin, XTS-encrypted', 2.58, 2.16, 3.56),
+};
 /** The issue's targets. */
 const TARGETS = {
   get: { op: '>=' as const, value: 1_000_000 },
@@ -74,9 +88,9 @@ function fillBlob(buf: Uint8Array, round: number, i: number): void {
   for (let j = 0; j < BLOB_SIZE; j++) buf[j] = (base + j * 13) & 0xff;
 }
 
-function freshHandle(): { storage: NvsStorage; flash: MemoryFlash; h: NvsHandle } {
+function freshHandle(cfg: RuntimeConfig): { storage: NvsStorage; flash: MemoryFlash; h: NvsHandle } {
   const flash = new MemoryFlash(FLASH_SIZE);
-  const storage = NvsStorage.init(flash);
+  const storage = NvsStorage.init(flash, cfg.encryption ? { encryption: cfg.encryption } : {});
   return { storage, flash, h: storage.open('bench', 'readwrite') };
 }
 
@@ -147,6 +161,11 @@ function getU32Random(h: NvsHandle, expected: Uint32Array, reads: number, seed: 
 /** Runs the runtime group. */
 export function runRuntimeGroup(cfg: RuntimeConfig): Row[] {
   const rows: Row[] = [];
+  const enc = cfg.encryption !== undefined;
+  const variant = enc ? 'in-process, XTS-encrypted' : 'in-process';
+  const peers = enc ? PEERS_ENCRYPTED : PEERS;
+  // The issue's targets are for the plain runtime; the encrypted rows compare with the C++ runtime only.
+  const targets = enc ? { get: undefined, setU32: undefined, setBlob: undefined } : TARGETS;
   const runsNote = `${cfg.runs} runs, each from a fresh 1 MiB RAM flash; median over runs, ops/s of the timed loop only`;
   const want = {
     setU32: cfg.only('set_u32_1000keys_steady'),
@@ -168,7 +187,7 @@ export function runRuntimeGroup(cfg: RuntimeConfig): Row[] {
     const getChk = new Checker('random reads');
     const erases: number[] = [];
     for (let run = 0; run < cfg.runs; run++) {
-      const { h, flash } = freshHandle();
+      const { h, flash } = freshHandle(cfg);
       let round = setU32Rounds(h, 0, cfg.setU32Warmup, memSet);
       const erasesBefore = flash.stats.erases;
       const t0 = process.hrtime.bigint();
@@ -191,13 +210,13 @@ export function runRuntimeGroup(cfg: RuntimeConfig): Row[] {
       rows.push(
         makeRow({
           id: 'set_u32_1000keys_steady',
-          variant: 'in-process',
+          variant,
           workload: `setU32 on key0000..key0999, ${cfg.setU32Warmup} warm-up + ${cfg.setU32Rounds} timed rounds`,
           unit: 'ops/s',
           higherIsBetter: true,
           samples: setSamples,
-          peer: PEERS.setU32,
-          target: TARGETS.setU32,
+          peer: peers.setU32,
+          target: targets.setU32,
           check: setChk.result(),
           memory: memSet.peak(),
           notes: [runsNote, eraseNote],
@@ -208,13 +227,13 @@ export function runRuntimeGroup(cfg: RuntimeConfig): Row[] {
       rows.push(
         makeRow({
           id: 'get_u32_random_of_1000',
-          variant: 'in-process',
+          variant,
           workload: `${cfg.getU32Reads.toLocaleString('en-US')} random getU32 on the steady-state partition`,
           unit: 'ops/s',
           higherIsBetter: true,
           samples: getSamples,
-          peer: PEERS.getU32,
-          target: TARGETS.get,
+          peer: peers.getU32,
+          target: targets.get,
           check: getChk.result(),
           memory: memGet.peak(),
           notes: [runsNote],
@@ -230,7 +249,7 @@ export function runRuntimeGroup(cfg: RuntimeConfig): Row[] {
     const chk = new Checker('random reads');
     let pages = 0;
     for (let run = 0; run < cfg.runs; run++) {
-      const { h, storage } = freshHandle();
+      const { h, storage } = freshHandle(cfg);
       setU32Rounds(h, 0, 1, mem);
       pages = storage.pages().filter((p) => p.state === 'ACTIVE' || p.state === 'FULL').length;
       const expected = new Uint32Array(KEY_COUNT);
@@ -240,13 +259,13 @@ export function runRuntimeGroup(cfg: RuntimeConfig): Row[] {
     rows.push(
       makeRow({
         id: 'get_u32_random_of_1000_compact',
-        variant: 'in-process',
+        variant,
         workload: `1,000 keys written once to a fresh partition, ${cfg.getCompactReads.toLocaleString('en-US')} random getU32`,
         unit: 'ops/s',
         higherIsBetter: true,
         samples,
-        peer: PEERS.getCompact,
-        target: TARGETS.get,
+        peer: peers.getCompact,
+        target: targets.get,
         check: chk.result(),
         memory: mem.peak(),
         notes: [runsNote, `pages in use: ${pages} (the C++ runtime: 8)`],
@@ -263,7 +282,7 @@ export function runRuntimeGroup(cfg: RuntimeConfig): Row[] {
     const setChk = new Checker('blobs read back after the timed rounds');
     const getChk = new Checker('random blob reads');
     for (let run = 0; run < cfg.runs; run++) {
-      const { h } = freshHandle();
+      const { h } = freshHandle(cfg);
       let round = setBlobRounds(h, 0, cfg.setBlobWarmup, memSet);
       const t0 = process.hrtime.bigint();
       round = setBlobRounds(h, round, cfg.setBlobRounds, memSet);
@@ -308,13 +327,13 @@ export function runRuntimeGroup(cfg: RuntimeConfig): Row[] {
       rows.push(
         makeRow({
           id: 'set_blob64_1000keys_steady',
-          variant: 'in-process',
+          variant,
           workload: `setBlob 64 B on key0000..key0999, content changes every round, ${cfg.setBlobWarmup} warm-up + ${cfg.setBlobRounds} timed rounds`,
           unit: 'ops/s',
           higherIsBetter: true,
           samples: setSamples,
-          peer: PEERS.setBlob,
-          target: TARGETS.setBlob,
+          peer: peers.setBlob,
+          target: targets.setBlob,
           check: setChk.result(),
           memory: memSet.peak(),
           notes: [runsNote],
@@ -325,12 +344,12 @@ export function runRuntimeGroup(cfg: RuntimeConfig): Row[] {
       rows.push(
         makeRow({
           id: 'get_blob64_random_of_1000',
-          variant: 'in-process',
+          variant,
           workload: `${cfg.getBlobReads.toLocaleString('en-US')} random getBlob (64 B) on the steady-state blob partition`,
           unit: 'ops/s',
           higherIsBetter: true,
           samples: getSamples,
-          peer: PEERS.getBlob,
+          peer: peers.getBlob,
           check: getChk.result(),
           memory: memGet.peak(),
           notes: [runsNote, 'no target in the issue for blob reads (its get target is read as the u32 gets)'],
@@ -341,10 +360,12 @@ export function runRuntimeGroup(cfg: RuntimeConfig): Row[] {
 
   if (want.init) {
     cfg.log('storage_init_image …');
-    const image = generateImage(readCsv());
+    const plain = generateImage(readCsv());
+    const image = cfg.encryption ? encryptNvsImage(plain, new NvsEntryCipher(cfg.encryption.crypto, cfg.encryption.keys)) : plain;
     const imageSha = sha256Hex(image);
     const problems: string[] = [];
-    if (imageSha !== EXPECTED_SHA256) problems.push(`generated image sha256 ${imageSha}, expected ${EXPECTED_SHA256}`);
+    const wantSha = cfg.encryption ? EXPECTED_SHA256_ENCRYPTED : EXPECTED_SHA256;
+    if (imageSha !== wantSha) problems.push(`generated image sha256 ${imageSha}, expected ${wantSha}`);
     const samples: number[] = [];
     const mem = new MemoryTracker();
     let flashWrites = 0;
@@ -354,9 +375,10 @@ export function runRuntimeGroup(cfg: RuntimeConfig): Row[] {
       const t0 = process.hrtime.bigint();
       // Nothing is kept from one init to the next (as on a device): retaining the previous store
       // would make every young-generation GC copy its ~10,000 live items.
-      for (let rep = 0; rep < cfg.initReps; rep++) NvsStorage.init(flash);
+      const opts = cfg.encryption ? { encryption: cfg.encryption } : {};
+      for (let rep = 0; rep < cfg.initReps; rep++) NvsStorage.init(flash, opts);
       samples.push((secondsSince(t0) * 1e3) / cfg.initReps);
-      last = NvsStorage.init(flash);
+      last = NvsStorage.init(flash, opts);
       mem.sample();
       flashWrites += flash.stats.writes + flash.stats.erases;
     }
@@ -376,12 +398,12 @@ export function runRuntimeGroup(cfg: RuntimeConfig): Row[] {
     rows.push(
       makeRow({
         id: 'storage_init_image',
-        variant: 'in-process',
-        workload: `NvsStorage.init(new MemoryFlash(out.bin)), nvs-2000 image, ${cfg.initReps} reps per run`,
+        variant,
+        workload: `NvsStorage.init(new MemoryFlash(${enc ? 'out-enc.bin' : 'out.bin'})), nvs-2000 image, ${cfg.initReps} reps per run`,
         unit: 'ms',
         higherIsBetter: false,
         samples,
-        peer: PEERS.init,
+        peer: peers.init,
         check,
         memory: mem.peak(),
         notes: [

@@ -10,18 +10,26 @@ import { parseArgs } from 'node:util';
 import { fileURLToPath } from 'node:url';
 import { formatTable, type Row, secondsSince } from './_harness.js';
 import { runCliGroup } from './nvs-generate.js';
+import { nodeCrypto, parseKeysPartition } from './_dist.js';
+import { ENCRYPTION_IDS, runEncryptionGroup } from './nvs-encryption.js';
+import { SHARED } from './nvs-generate.js';
 import { FULL_RUNTIME, QUICK_RUNTIME, runRuntimeGroup } from './nvs-runtime.js';
 
+const RUNTIME_IDS = [
+  'set_u32_1000keys_steady',
+  'get_u32_random_of_1000',
+  'get_u32_random_of_1000_compact',
+  'set_blob64_1000keys_steady',
+  'get_blob64_random_of_1000',
+  'storage_init_image',
+];
+/** The runtime workloads again on an XTS-encrypted partition (ids suffixed ":encrypted"). */
+const ENCRYPTED_SUFFIX = ':encrypted';
 const GROUPS: Readonly<Record<string, readonly string[]>> = {
   cli: ['floor-node', 'import-nvsec', 'nvs-generate'],
-  runtime: [
-    'set_u32_1000keys_steady',
-    'get_u32_random_of_1000',
-    'get_u32_random_of_1000_compact',
-    'set_blob64_1000keys_steady',
-    'get_blob64_random_of_1000',
-    'storage_init_image',
-  ],
+  runtime: RUNTIME_IDS,
+  encryption: ENCRYPTION_IDS,
+  'runtime-encrypted': RUNTIME_IDS.map((id) => `${id}${ENCRYPTED_SUFFIX}`),
 };
 const ALL_IDS = Object.values(GROUPS).flat();
 
@@ -73,7 +81,17 @@ function main(): void {
       log,
     }),
   );
-  rows.push(...runRuntimeGroup({ ...(quick ? QUICK_RUNTIME : FULL_RUNTIME), runs: quick ? 1 : 9, only, log }));
+  rows.push(
+    ...runEncryptionGroup({ warmups: quick ? 1 : 2, runs: quick ? 3 : 5, inProcessWarmups: quick ? 1 : 5, inProcessRuns: quick ? 5 : 31, only, log }),
+  );
+  const runtime = { ...(quick ? QUICK_RUNTIME : FULL_RUNTIME), runs: quick ? 1 : 9, log };
+  rows.push(...runRuntimeGroup({ ...runtime, only }));
+  if (RUNTIME_IDS.some((id) => only(`${id}${ENCRYPTED_SUFFIX}`))) {
+    const keys = parseKeysPartition(new Uint8Array(fs.readFileSync(path.join(SHARED, 'nvs-keys.bin'))));
+    rows.push(
+      ...runRuntimeGroup({ ...runtime, only: (id) => only(`${id}${ENCRYPTED_SUFFIX}`), encryption: { keys, crypto: nodeCrypto } }),
+    );
+  }
   const totalS = secondsSince(start);
 
   const cpus = os.cpus();

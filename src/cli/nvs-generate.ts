@@ -1,12 +1,12 @@
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
-import { type Command, Option } from 'commander';
+import type { Command } from 'commander';
 import { writeFileAtomic } from '../node/atomic-file.js';
-import { nodeCrypto } from '../node/node-crypto.js';
-import { checkPartitionSize, generateNvsPartition } from '../nvs/generator/generate.js';
-import { NvsGenerateError } from '../nvs/generator/generate-error.js';
-import { EXIT, runAction } from './_run.js';
+import { checkPartitionSize } from '../nvs/generator/generate.js';
+import { formatVersionOption, generateFromCsvFiles, outputPath, parseSize, usageError } from './_nvs-args.js';
+import { runAction } from './_run.js';
+
+export { parseSize } from './_nvs-args.js';
 
 const HELP_AFTER = `
 Arguments are those of esp-idf-nvs-partition-gen 0.2.0 ("generate"): one or more CSV files,
@@ -54,22 +54,13 @@ export function registerNvsGenerateCommand(nvs: Command): void {
     .summary('generate an NVS partition image from CSV (esp-idf-nvs-partition-gen compatible)')
     .description('Generate an ESP-IDF NVS partition image from one or more CSV files, byte-identical to esp-idf-nvs-partition-gen 0.2.0 "generate".')
     .argument('<input...>', 'INPUT.csv [INPUT2.csv …] OUTPUT.bin SIZE')
-    .addOption(
-      new Option('--version <version>', 'NVS format version: 2 = multi-page blobs, 1 = single-page blobs (max 1984 bytes)')
-        .choices(['1', '2'])
-        .default('2'),
-    )
+    .addOption(formatVersionOption())
     .option('--outdir <dir>', 'directory for the output file, created if missing (default: current directory)')
     .option('--json', 'print the result as one JSON object')
     .addHelpText('after', HELP_AFTER)
     .action(
       runAction((args: string[], opts: { version: string; outdir?: string; json?: boolean }, cmd: Command) => {
-        if (args.length < 3) {
-          cmd.error(`error: expected INPUT.csv [INPUT2.csv …] OUTPUT.bin SIZE, got ${args.length} argument(s)`, {
-            exitCode: EXIT.USAGE,
-            code: 'nvsec.usage',
-          });
-        }
+        if (args.length < 3) usageError(cmd, `expected INPUT.csv [INPUT2.csv …] OUTPUT.bin SIZE, got ${args.length} argument(s)`);
         generateCommand(args.slice(0, -2), args[args.length - 2]!, args[args.length - 1]!, opts);
       }),
     );
@@ -83,27 +74,9 @@ function generateCommand(
 ): void {
   const size = parseSize(sizeArg);
   checkPartitionSize(size); // before any input is read, as the tool does
-  if (path.extname(output) !== '.bin') {
-    throw new NvsGenerateError('NVS_BAD_OUTPUT', `Output file "${output}" must have the .bin extension (for example nvs.bin)`);
-  }
-  const outdir = expandHome(opts.outdir ?? process.cwd());
-  if (fs.existsSync(outdir) && !fs.statSync(outdir).isDirectory()) {
-    throw new NvsGenerateError('NVS_BAD_OUTPUT', `--outdir "${outdir}" exists and is not a directory: choose another directory`);
-  }
-  const target = path.resolve(outdir, output);
+  const target = outputPath(opts.outdir, output);
   const version = opts.version === '1' ? 1 : 2;
-
-  const texts = inputs.map(readCsvText);
-  const result = generateNvsPartition(texts, {
-    size,
-    version,
-    crypto: nodeCrypto,
-    readFile: (file) => {
-      const b = fs.readFileSync(path.resolve(file));
-      return new Uint8Array(b.buffer, b.byteOffset, b.length);
-    },
-    inputNames: inputs,
-  });
+  const result = generateFromCsvFiles(inputs, size, version);
 
   fs.mkdirSync(path.dirname(target), { recursive: true });
   writeFileAtomic(target, result.image, { mode: 0o600 });
@@ -136,54 +109,4 @@ function generateCommand(
     `Created ${target}: ${result.image.length} bytes (partition 0x${size.toString(16)}, format v${version}), ` +
       `${result.pagesUsed} of ${pagesTotal} pages used, ${result.entriesUsed} entries, ${result.items} items, ${ns}`,
   );
-}
-
-/** Reads a CSV input as strict UTF-8, like the tool's `open(…, encoding='utf8')`. */
-function readCsvText(file: string): string {
-  let bytes: Buffer;
-  try {
-    bytes = fs.readFileSync(file);
-  } catch (e) {
-    const reason = e instanceof Error ? e.message : String(e);
-    throw new NvsGenerateError('NVS_FILE_READ', `Cannot read the CSV file "${file}": ${reason}`, {}, e);
-  }
-  try {
-    return new TextDecoder('utf-8', { fatal: true, ignoreBOM: true }).decode(bytes);
-  } catch (e) {
-    throw new NvsGenerateError('NVS_CSV_SYNTAX', `The CSV file "${file}" is not valid UTF-8 text: save it as UTF-8`, {}, e);
-  }
-}
-
-/**
- * SIZE the way the tool reads it: Python `int(x, 0)` (decimal without leading zeros, or a
- * 0x/0o/0b prefix, underscores between digits). The generator checks the value itself.
- *
- * @throws {NvsGenerateError} `NVS_BAD_SIZE` when the text is not such a number
- * @example
- * parseSize('0x6000'); // 24576
- * parseSize('24576'); // 24576
- */
-export function parseSize(text: string): number {
-  const t = text.trim();
-  const m = /^([+-]?)(0[xX](?:_?[0-9a-fA-F])+|0[oO](?:_?[0-7])+|0[bB](?:_?[01])+|0+(?:_?0)*|[1-9](?:_?[0-9])*)$/.exec(t);
-  if (!m) {
-    throw new NvsGenerateError(
-      'NVS_BAD_SIZE',
-      `Partition size "${text}" is not a number: give it in bytes, decimal (24576) or hex (0x6000)`,
-    );
-  }
-  const digits = m[2]!.replace(/_/g, '');
-  let value = BigInt(/^0[oObB]/.test(digits) ? `0${digits[1]!.toLowerCase()}${digits.slice(2)}` : digits);
-  if (m[1] === '-') value = -value;
-  if (value > BigInt(Number.MAX_SAFE_INTEGER)) {
-    throw new NvsGenerateError('NVS_BAD_SIZE', `Partition size ${text} is too large: NVS partitions are at most a few MiB`);
-  }
-  return Number(value);
-}
-
-/** `~` and `~/…` expanded like Python's os.path.expanduser. */
-function expandHome(dir: string): string {
-  if (dir === '~') return os.homedir();
-  if (dir.startsWith('~/')) return path.join(os.homedir(), dir.slice(2));
-  return dir;
 }

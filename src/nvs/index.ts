@@ -37,3 +37,14 @@ export {
   type NvsStats,
   NvsStorage,
 } from './store/storage.js';
+export { diagnoseNvsDecryption, type NvsDecryptionDiagnosis } from './crypto/diagnose.js';
+export { NvsEntryCipher } from './crypto/entry-cipher.js';
+export { decryptNvsImage, encryptNvsImage } from './crypto/image-cipher.js';
+export {
+  buildKeysPartition,
+  deriveNvsKeysFromHmac,
+  generateNvsKeys,
+  KEYS_PARTITION_SIZE,
+  type NvsKeys,
+  parseKeysPartition,
+} from './crypto/keys-partition.js';
