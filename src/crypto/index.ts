@@ -1,2 +1,2 @@
-export type { CryptoProvider, HashName } from './provider.js';
-export { xtsDecrypt, xtsEncrypt } from './xts.js';
+export type { AesEcb, CryptoProvider, HashName } from './provider.js';
+export { XtsCipher, xtsDecrypt, xtsEncrypt } from './xts.js';

@@ -16,10 +16,17 @@ export interface CryptoProvider {
   /** PBKDF2 (RFC 8018) with HMAC-`hash`. */
   pbkdf2(hash: HashName, password: Uint8Array, salt: Uint8Array, iterations: number, length: number): Uint8Array;
   /**
-   * AES-ECB encryption of whole 16-byte blocks, no padding, with a 16-, 24- or 32-byte key. The
-   * block primitive that modes such as XTS are composed from; called with many blocks at once.
+   * An AES-ECB block cipher keyed once (16-, 24- or 32-byte key) and used for many calls: the
+   * primitive modes such as XTS are composed from. Set it up once per key; each call should
+   * process many blocks.
    */
-  aesEcbEncrypt(key: Uint8Array, data: Uint8Array): Uint8Array;
-  /** AES-ECB decryption of whole 16-byte blocks, no padding. */
-  aesEcbDecrypt(key: Uint8Array, data: Uint8Array): Uint8Array;
+  aesEcb(key: Uint8Array): AesEcb;
+}
+
+/** A keyed AES-ECB cipher over whole 16-byte blocks, no padding. */
+export interface AesEcb {
+  encrypt(data: Uint8Array): Uint8Array;
+  decrypt(data: Uint8Array): Uint8Array;
+  /** Drops the key; later calls throw. */
+  destroy(): void;
 }

@@ -1,16 +1,38 @@
 import * as crypto from 'node:crypto';
-import type { CryptoProvider, HashName } from '../crypto/provider.js';
+import type { AesEcb, CryptoProvider, HashName } from '../crypto/provider.js';
+import { NvsecError } from '../errors/nvsec-error.js';
 
 const u8 = (b: Buffer): Uint8Array => new Uint8Array(b.buffer, b.byteOffset, b.length);
 
-function ecb(decrypt: boolean, key: Uint8Array, data: Uint8Array): Uint8Array {
+/**
+ * ECB is stateless from block to block, so one OpenSSL context per direction serves every call
+ * (update() only, never final()): no cipher object per call.
+ */
+function aesEcb(key: Uint8Array): AesEcb {
   if (key.length !== 16 && key.length !== 24 && key.length !== 32) throw new RangeError(`"key" must be 16, 24 or 32 bytes, got ${key.length}`);
-  if (data.length % 16 !== 0) throw new RangeError(`"data" must be whole 16-byte blocks, got ${data.length} bytes`);
   const algorithm = `aes-${key.length * 8}-ecb`;
-  const c = decrypt ? crypto.createDecipheriv(algorithm, key, null) : crypto.createCipheriv(algorithm, key, null);
-  c.setAutoPadding(false);
-  const out = Buffer.concat([c.update(data), c.final()]);
-  return u8(out);
+  let enc: crypto.Cipher | null = crypto.createCipheriv(algorithm, key, null).setAutoPadding(false);
+  let dec: crypto.Decipher | null = crypto.createDecipheriv(algorithm, key, null).setAutoPadding(false);
+  const blocks = (data: Uint8Array): void => {
+    if (data.length % 16 !== 0) throw new RangeError(`"data" must be whole 16-byte blocks, got ${data.length} bytes`);
+  };
+  const gone = (): never => {
+    throw new NvsecError('CRYPTO_KEY_DESTROYED', 'This AES key was destroyed: set up the cipher again');
+  };
+  return {
+    encrypt: (data) => {
+      blocks(data);
+      return u8((enc ?? gone()).update(data));
+    },
+    decrypt: (data) => {
+      blocks(data);
+      return u8((dec ?? gone()).update(data));
+    },
+    destroy: () => {
+      enc = null;
+      dec = null;
+    },
+  };
 }
 
 /** {@link CryptoProvider} over node:crypto (OpenSSL). */
@@ -20,6 +42,5 @@ export const nodeCrypto: CryptoProvider = Object.freeze({
   hmac: (hash: HashName, key: Uint8Array, data: Uint8Array) => u8(crypto.createHmac(hash, key).update(data).digest()),
   pbkdf2: (hash: HashName, password: Uint8Array, salt: Uint8Array, iterations: number, length: number) =>
     u8(crypto.pbkdf2Sync(password, salt, iterations, length, hash)),
-  aesEcbEncrypt: (key: Uint8Array, data: Uint8Array) => ecb(false, key, data),
-  aesEcbDecrypt: (key: Uint8Array, data: Uint8Array) => ecb(true, key, data),
+  aesEcb,
 });

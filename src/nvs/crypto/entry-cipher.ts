@@ -1,5 +1,5 @@
 import type { CryptoProvider } from '../../crypto/provider.js';
-import { xtsDecrypt, xtsEncrypt } from '../../crypto/xts.js';
+import { XtsCipher } from '../../crypto/xts.js';
 import { NvsecError } from '../../errors/nvsec-error.js';
 import { ENTRY_SIZE } from '../format/constants.js';
 import { type NvsKeys, xtsKeyOf } from './keys-partition.js';
@@ -14,44 +14,43 @@ import { type NvsKeys, xtsKeyOf } from './keys-partition.js';
  * cipher.destroy();
  */
 export class NvsEntryCipher {
-  private key: Uint8Array | null;
+  private xts: XtsCipher | null;
 
-  constructor(
-    private readonly crypto: CryptoProvider,
-    keys: NvsKeys,
-  ) {
-    this.key = xtsKeyOf(keys);
+  constructor(crypto: CryptoProvider, keys: NvsKeys) {
+    const key = xtsKeyOf(keys);
+    this.xts = new XtsCipher(crypto, key);
+    key.fill(0);
   }
 
   /** Encrypts entries stored at consecutive offsets from `offset`. */
   encrypt(entries: Uint8Array, offset: number): Uint8Array {
-    return xtsEncrypt(this.crypto, this.k(), entries, ENTRY_SIZE, consecutive(offset, entries.length));
+    return this.k().encrypt(entries, ENTRY_SIZE, consecutive(offset, entries.length));
   }
 
   /** Decrypts entries stored at consecutive offsets from `offset`. */
   decrypt(entries: Uint8Array, offset: number): Uint8Array {
-    return xtsDecrypt(this.crypto, this.k(), entries, ENTRY_SIZE, consecutive(offset, entries.length));
+    return this.k().decrypt(entries, ENTRY_SIZE, consecutive(offset, entries.length));
   }
 
   /** Encrypts entries stored at the given offsets (one per 32 bytes of `entries`). */
   encryptAt(entries: Uint8Array, offsets: ArrayLike<number>): Uint8Array {
-    return xtsEncrypt(this.crypto, this.k(), entries, ENTRY_SIZE, offsets);
+    return this.k().encrypt(entries, ENTRY_SIZE, offsets);
   }
 
   /** Decrypts entries stored at the given offsets (one per 32 bytes of `entries`). */
   decryptAt(entries: Uint8Array, offsets: ArrayLike<number>): Uint8Array {
-    return xtsDecrypt(this.crypto, this.k(), entries, ENTRY_SIZE, offsets);
+    return this.k().decrypt(entries, ENTRY_SIZE, offsets);
   }
 
   /** Zeroizes the key; any later use throws. */
   destroy(): void {
-    this.key?.fill(0);
-    this.key = null;
+    this.xts?.destroy();
+    this.xts = null;
   }
 
-  private k(): Uint8Array {
-    if (!this.key) throw new NvsecError('NVS_CIPHER_DESTROYED', 'This NVS entry cipher was destroyed: create a new one with the keys');
-    return this.key;
+  private k(): XtsCipher {
+    if (!this.xts) throw new NvsecError('NVS_CIPHER_DESTROYED', 'This NVS entry cipher was destroyed: create a new one with the keys');
+    return this.xts;
   }
 }
 
