@@ -18,6 +18,10 @@ import type { AesEcb, CryptoProvider } from './provider.js';
 export class XtsCipher {
   private dataKey: AesEcb | null;
   private tweakKey: AesEcb | null;
+  /** Working buffers reused from call to call (zeroized after each use), grown on demand. */
+  private tw = new Uint8Array(0);
+  private stream = new Uint8Array(0);
+  private x = new Uint8Array(0);
 
   /** @throws {RangeError} when the key is not 32 or 64 bytes */
   constructor(crypto: CryptoProvider, key: Uint8Array) {
@@ -45,6 +49,7 @@ export class XtsCipher {
     this.dataKey?.destroy();
     this.tweakKey?.destroy();
     this.dataKey = this.tweakKey = null;
+    this.tw = this.stream = this.x = new Uint8Array(0);
   }
 
   private process(data: Uint8Array, unitSize: number, sectors: ArrayLike<number>, decrypt: boolean): Uint8Array {
@@ -59,7 +64,12 @@ export class XtsCipher {
     if (units === 0) return new Uint8Array(0);
 
     // Tweak of each unit: E_key2(sector number as 128-bit little-endian).
-    const tw = new Uint8Array(units * 16);
+    if (this.tw.length < units * 16) this.tw = new Uint8Array(units * 16);
+    if (this.stream.length < data.length) {
+      this.stream = new Uint8Array(data.length);
+      this.x = new Uint8Array(data.length);
+    }
+    const tw = this.tw.subarray(0, units * 16);
     const twv = new DataView(tw.buffer);
     for (let i = 0; i < units; i++) {
       const s = sectors[i]!;
@@ -67,13 +77,13 @@ export class XtsCipher {
       twv.setUint32(i * 16, s >>> 0, true);
       twv.setUint32(i * 16 + 4, Math.floor(s / 0x100000000), true);
     }
-    const encTw = new Uint8Array(this.tweakKey.encrypt(tw)); // copy: aligned, ours to zeroize
+    const encTw = this.tweakKey.encrypt(tw);
     tw.fill(0);
 
     // The per-block tweak stream: block j of a unit uses T·α^j (multiplication by x in GF(2^128)).
-    const stream = new Uint8Array(data.length);
+    const stream = this.stream.subarray(0, data.length);
     const sv = new DataView(stream.buffer);
-    const ev = new DataView(encTw.buffer);
+    const ev = new DataView(encTw.buffer, encTw.byteOffset, encTw.length);
     const blocks = unitSize / 16;
     for (let i = 0, o = 0; i < units; i++) {
       let t0 = ev.getUint32(i * 16, true);
@@ -95,7 +105,7 @@ export class XtsCipher {
     encTw.fill(0);
 
     // C = E_key1(P ⊕ T) ⊕ T (decryption likewise with D_key1), all blocks in one call.
-    const x = new Uint8Array(data.length);
+    const x = this.x.subarray(0, data.length);
     x.set(data);
     xorInto(x, stream);
     const y = new Uint8Array(decrypt ? this.dataKey.decrypt(x) : this.dataKey.encrypt(x));
