@@ -252,19 +252,21 @@ export class Page {
     }
   }
 
-  /** A copy of `raw` with every WRITTEN entry before `end` decrypted, in one cipher call. */
+  /**
+   * A copy of `raw` with every WRITTEN entry before `end` decrypted. The entries before `end` are
+   * decrypted in one call and the few that are not WRITTEN (erased, purged) are put back raw.
+   */
   private decryptWritten(raw: Uint8Array, end: number): Uint8Array {
     const plain = raw.slice();
-    const index: number[] = [];
-    for (let i = 0; i < end; i++) if (this.entryStates[i] === EntryState.WRITTEN) index.push(i);
-    if (index.length === 0) return plain;
-    const data = new Uint8Array(index.length * ENTRY_SIZE);
-    index.forEach((i, k) => data.set(raw.subarray(ENTRY_DATA_OFFSET + i * ENTRY_SIZE, ENTRY_DATA_OFFSET + (i + 1) * ENTRY_SIZE), k * ENTRY_SIZE));
-    const dec = this.host.cipher!.decryptAt(
-      data,
-      index.map((i) => this.entryAddress(i)),
-    );
-    index.forEach((i, k) => plain.set(dec.subarray(k * ENTRY_SIZE, (k + 1) * ENTRY_SIZE), ENTRY_DATA_OFFSET + i * ENTRY_SIZE));
+    if (end === 0) return plain;
+    const range = raw.subarray(ENTRY_DATA_OFFSET, ENTRY_DATA_OFFSET + end * ENTRY_SIZE);
+    plain.set(this.host.cipher!.decrypt(range, this.entryAddress(0)), ENTRY_DATA_OFFSET);
+    for (let i = 0; i < end; i++) {
+      if (this.entryStates[i] !== EntryState.WRITTEN) {
+        const off = ENTRY_DATA_OFFSET + i * ENTRY_SIZE;
+        plain.set(raw.subarray(off, off + ENTRY_SIZE), off);
+      }
+    }
     return plain;
   }
 
