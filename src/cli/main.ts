@@ -4,6 +4,7 @@ import { packageVersion } from './_package.js';
 import { EXIT } from './_run.js';
 import { registerDemoCommand } from './demo.js';
 import { registerNvsCommands } from './nvs.js';
+import { registerSeedCommands } from './seed.js';
 
 /** Builds the `nvsec` command tree. */
 function buildProgram(): Command {
@@ -18,6 +19,7 @@ function buildProgram(): Command {
     .exitOverride()
     .configureOutput({ outputError: (text, write) => write(`nvsec: ${text}`) });
   registerNvsCommands(program);
+  registerSeedCommands(program);
   registerDemoCommand(program);
   return program;
 }
