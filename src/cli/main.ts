@@ -5,6 +5,7 @@ import { EXIT } from './_run.js';
 import { registerDemoCommand } from './demo.js';
 import { registerNvsCommands } from './nvs.js';
 import { registerSeedCommands } from './seed.js';
+import { registerSelftestCommand } from './selftest.js';
 
 /** Builds the `nvsec` command tree. */
 function buildProgram(): Command {
@@ -20,6 +21,7 @@ function buildProgram(): Command {
     .configureOutput({ outputError: (text, write) => write(`nvsec: ${text}`) });
   registerNvsCommands(program);
   registerSeedCommands(program);
+  registerSelftestCommand(program);
   registerDemoCommand(program);
   return program;
 }

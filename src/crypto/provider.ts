@@ -1,5 +1,5 @@
 /** Hash functions a provider must offer. */
-export type HashName = 'sha1' | 'sha256' | 'sha384' | 'sha512';
+export type HashName = 'sha1' | 'sha224' | 'sha256' | 'sha384' | 'sha512';
 
 /**
  * The cryptography nvsec's core uses, injected so core modules never import `node:*` and run in
@@ -11,8 +11,15 @@ export interface CryptoProvider {
   randomBytes(length: number): Uint8Array;
   /** Digest of `data`. */
   digest(hash: HashName, data: Uint8Array): Uint8Array;
+  /** An incremental hash of `hash`, fed piece by piece (e.g. a running entropy pool). */
+  hash(hash: HashName): IncrementalHash;
   /** HMAC of `data` under `key`. */
   hmac(hash: HashName, key: Uint8Array, data: Uint8Array): Uint8Array;
+  /**
+   * An HMAC keyed once and used for many messages (HMAC_DRBG chains): no per-message key setup.
+   * Same results as {@link CryptoProvider.hmac}.
+   */
+  hmacKey(hash: HashName, key: Uint8Array): HmacKey;
   /** PBKDF2 (RFC 8018) with HMAC-`hash`. */
   pbkdf2(hash: HashName, password: Uint8Array, salt: Uint8Array, iterations: number, length: number): Uint8Array;
   /**
@@ -23,10 +30,24 @@ export interface CryptoProvider {
   aesEcb(key: Uint8Array): AesEcb;
 }
 
+/** A running hash: `update` any number of times, then `digest` once (later calls throw). */
+export interface IncrementalHash {
+  update(data: Uint8Array): void;
+  digest(): Uint8Array;
+}
+
 /** A keyed AES-ECB cipher over whole 16-byte blocks, no padding. */
 export interface AesEcb {
   encrypt(data: Uint8Array): Uint8Array;
   decrypt(data: Uint8Array): Uint8Array;
   /** Drops the key; later calls throw. */
+  destroy(): void;
+}
+
+/** A keyed HMAC (RFC 2104) over many messages. */
+export interface HmacKey {
+  /** HMAC of the concatenation of `parts` (a new array each call). */
+  mac(...parts: Uint8Array[]): Uint8Array;
+  /** Zeroizes the key material; later calls throw. */
   destroy(): void;
 }

@@ -1,3 +1,4 @@
+import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { writeFully } from './_io.js';
@@ -22,7 +23,8 @@ export interface AtomicWriteOptions {
  */
 export function writeFileAtomic(file: string, data: Uint8Array, options: AtomicWriteOptions = {}): void {
   const dir = path.dirname(path.resolve(file));
-  const tmp = path.join(dir, `.${path.basename(file)}.${process.pid}.${Date.now()}.tmp`);
+  // A random suffix: a temporary file orphaned by a crash can never collide with a later one.
+  const tmp = path.join(dir, `.${path.basename(file)}.${crypto.randomBytes(6).toString('hex')}.tmp`);
   try {
     const fd = fs.openSync(tmp, 'wx', options.mode ?? 0o600);
     try {

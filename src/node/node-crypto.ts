@@ -1,5 +1,5 @@
 import * as crypto from 'node:crypto';
-import type { AesEcb, CryptoProvider, HashName } from '../crypto/provider.js';
+import type { AesEcb, CryptoProvider, HashName, HmacKey, IncrementalHash } from '../crypto/provider.js';
 import { NvsecError } from '../errors/nvsec-error.js';
 
 const u8 = (b: Buffer): Uint8Array => new Uint8Array(b.buffer, b.byteOffset, b.length);
@@ -12,7 +12,10 @@ function aesEcb(key: Uint8Array): AesEcb {
   if (key.length !== 16 && key.length !== 24 && key.length !== 32) throw new RangeError(`"key" must be 16, 24 or 32 bytes, got ${key.length}`);
   const algorithm = `aes-${key.length * 8}-ecb`;
   let enc: crypto.Cipher | null = crypto.createCipheriv(algorithm, key, null).setAutoPadding(false);
-  let dec: crypto.Decipher | null = crypto.createDecipheriv(algorithm, key, null).setAutoPadding(false);
+  // The decipher is set up on first use (from a copy of the key, zeroized by destroy()): CTR-style
+  // callers re-key often and only encrypt.
+  let dec: crypto.Decipher | null = null;
+  let decKey: Uint8Array | null = new Uint8Array(key); // a copy, also for a Buffer
   const blocks = (data: Uint8Array): void => {
     if (data.length % 16 !== 0) throw new RangeError(`"data" must be whole 16-byte blocks, got ${data.length} bytes`);
   };
@@ -26,11 +29,102 @@ function aesEcb(key: Uint8Array): AesEcb {
     },
     decrypt: (data) => {
       blocks(data);
-      return u8((dec ?? gone()).update(data));
+      if (dec === null) {
+        const k = decKey ?? gone();
+        dec = crypto.createDecipheriv(algorithm, k, null).setAutoPadding(false);
+        k.fill(0);
+        decKey = null;
+      }
+      return u8(dec.update(data));
     },
     destroy: () => {
+      decKey?.fill(0);
+      decKey = null;
       enc = null;
       dec = null;
+    },
+  };
+}
+
+const HASH_BLOCK: Readonly<Record<HashName, number>> = { sha1: 64, sha224: 64, sha256: 64, sha384: 128, sha512: 128 };
+/** OpenSSL's one-shot digest (Node >= 20.12), asked for a latin1 string: no hash object, no Buffer per call. */
+const oneShot = (crypto as { hash?: (alg: string, data: Uint8Array, enc: 'binary') => string }).hash;
+/**
+ * Padded key ‖ message of every keyed HMAC: calls are synchronous, so one buffer serves them all;
+ * zeroized after each message. Longer messages get a buffer of their own.
+ */
+let hmacScratch = new Uint8Array(1024);
+const HMAC_SCRATCH_MAX = 16384;
+
+/**
+ * Keyed HMAC for long chains of short messages (HMAC_DRBG). `createHmac` costs an object, a key
+ * setup and an output Buffer per message; with the one-shot digest available, the RFC 2104
+ * construction runs over it instead, with the padded keys prepared once: two OpenSSL digests per
+ * message, digests returned as latin1 strings (short-lived; JS cannot zeroize those) and copied
+ * into the zeroized scratch buffer and a new output array. Otherwise plain `createHmac`.
+ */
+function hmacKey(hash: HashName, key: Uint8Array): HmacKey {
+  const block = Object.hasOwn(HASH_BLOCK, hash) ? HASH_BLOCK[hash] : undefined;
+  if (block === undefined) throw new RangeError(`"hash" must be one of ${Object.keys(HASH_BLOCK).join(', ')}, got ${String(hash)}`);
+  const gone = (): never => {
+    throw new NvsecError('CRYPTO_KEY_DESTROYED', 'This HMAC key was destroyed: set it up again');
+  };
+  if (oneShot === undefined) {
+    let k: Uint8Array | null = new Uint8Array(key);
+    return {
+      mac: (...parts) => {
+        const h = crypto.createHmac(hash, k ?? gone());
+        for (const p of parts) h.update(p);
+        return u8(h.digest());
+      },
+      destroy: () => {
+        k?.fill(0);
+        k = null;
+      },
+    };
+  }
+  const hashOnce = oneShot;
+  const k = key.length > block ? u8(crypto.createHash(hash).update(key).digest()) : key;
+  let ipad: Uint8Array | null = new Uint8Array(block);
+  let opad: Uint8Array | null = new Uint8Array(block);
+  for (let i = 0; i < k.length; i++) {
+    ipad[i] = k[i]!;
+    opad[i] = k[i]!;
+  }
+  for (let i = 0; i < block; i++) {
+    ipad[i]! ^= 0x36;
+    opad[i]! ^= 0x5c;
+  }
+  if (k !== key) k.fill(0);
+  return {
+    mac: (...parts) => {
+      if (ipad === null || opad === null) return gone();
+      let n = block;
+      for (const p of parts) n += p.length;
+      let buf = hmacScratch;
+      if (n + 64 > buf.length) {
+        buf = new Uint8Array(n + 64);
+        if (buf.length <= HMAC_SCRATCH_MAX) hmacScratch = buf;
+      }
+      buf.set(ipad);
+      let o = block;
+      for (const p of parts) {
+        buf.set(p, o);
+        o += p.length;
+      }
+      const inner = hashOnce(hash, buf.subarray(0, n), 'binary');
+      buf.set(opad);
+      for (let i = 0; i < inner.length; i++) buf[block + i] = inner.charCodeAt(i);
+      const t = hashOnce(hash, buf.subarray(0, block + inner.length), 'binary');
+      buf.fill(0, 0, Math.max(n, block + inner.length));
+      const tag = new Uint8Array(t.length);
+      for (let i = 0; i < t.length; i++) tag[i] = t.charCodeAt(i);
+      return tag;
+    },
+    destroy: () => {
+      ipad?.fill(0);
+      opad?.fill(0);
+      ipad = opad = null;
     },
   };
 }
@@ -39,7 +133,15 @@ function aesEcb(key: Uint8Array): AesEcb {
 export const nodeCrypto: CryptoProvider = Object.freeze({
   randomBytes: (length: number) => u8(crypto.randomBytes(length)),
   digest: (hash: HashName, data: Uint8Array) => u8(crypto.createHash(hash).update(data).digest()),
+  hash: (hash: HashName): IncrementalHash => {
+    const h = crypto.createHash(hash);
+    return {
+      update: (data) => void h.update(data),
+      digest: () => u8(h.digest()),
+    };
+  },
   hmac: (hash: HashName, key: Uint8Array, data: Uint8Array) => u8(crypto.createHmac(hash, key).update(data).digest()),
+  hmacKey,
   pbkdf2: (hash: HashName, password: Uint8Array, salt: Uint8Array, iterations: number, length: number) =>
     u8(crypto.pbkdf2Sync(password, salt, iterations, length, hash)),
   aesEcb,
