@@ -2,6 +2,8 @@
 // first), not the sources through the test loader. Types come from src/ so this file type-checks
 // before a build.
 import type * as Equal from '../src/bytes/equal.js';
+import type * as CtrDrbgModule from '../src/entropy/ctr-drbg.js';
+import type * as HmacDrbgModule from '../src/entropy/hmac-drbg.js';
 import type * as Memory from '../src/flash/memory-flash.js';
 import type * as NodeCrypto from '../src/node/node-crypto.js';
 import type * as Diagnose from '../src/nvs/crypto/diagnose.js';
@@ -22,7 +24,11 @@ export const { NvsEntryCipher } = await load<typeof EntryCipher>('nvs/crypto/ent
 export const { decryptNvsImage, encryptNvsImage } = await load<typeof ImageCipher>('nvs/crypto/image-cipher.js');
 export const { diagnoseNvsDecryption } = await load<typeof Diagnose>('nvs/crypto/diagnose.js');
 export const { parseKeysPartition } = await load<typeof KeysPartition>('nvs/crypto/keys-partition.js');
+export const { CtrDrbg } = await load<typeof CtrDrbgModule>('entropy/ctr-drbg.js');
+export const { HmacDrbg } = await load<typeof HmacDrbgModule>('entropy/hmac-drbg.js');
 
 export type MemoryFlash = Memory.MemoryFlash;
 export type NvsStorage = Storage.NvsStorage;
 export type NvsEntryCipher = EntryCipher.NvsEntryCipher;
+export type CtrDrbg = CtrDrbgModule.CtrDrbg;
+export type HmacDrbg = HmacDrbgModule.HmacDrbg;

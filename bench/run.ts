@@ -11,6 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { formatTable, type Row, secondsSince } from './_harness.js';
 import { runCliGroup } from './nvs-generate.js';
 import { nodeCrypto, parseKeysPartition } from './_dist.js';
+import { DRBG_IDS, runDrbgGroup } from './entropy-drbg.js';
 import { ENCRYPTION_IDS, runEncryptionGroup } from './nvs-encryption.js';
 import { SHARED } from './nvs-generate.js';
 import { FULL_RUNTIME, QUICK_RUNTIME, runRuntimeGroup } from './nvs-runtime.js';
@@ -30,6 +31,7 @@ const GROUPS: Readonly<Record<string, readonly string[]>> = {
   runtime: RUNTIME_IDS,
   encryption: ENCRYPTION_IDS,
   'runtime-encrypted': RUNTIME_IDS.map((id) => `${id}${ENCRYPTED_SUFFIX}`),
+  drbg: DRBG_IDS,
 };
 const ALL_IDS = Object.values(GROUPS).flat();
 
@@ -92,6 +94,7 @@ function main(): void {
       ...runRuntimeGroup({ ...runtime, only: (id) => only(`${id}${ENCRYPTED_SUFFIX}`), encryption: { keys, crypto: nodeCrypto } }),
     );
   }
+  rows.push(...runDrbgGroup({ only, log, quick }));
   const totalS = secondsSince(start);
 
   const cpus = os.cpus();

@@ -194,10 +194,8 @@ export class CtrDrbg {
     this.interval = CTR_DRBG_CONSTANTS.MBEDTLS_CTR_DRBG_RESEED_INTERVAL;
     if (options.reseedInterval !== undefined) this.interval = this.checkInterval(options.reseedInterval);
     this.pr = options.predictionResistance ?? false;
-    const k0 = new Uint8Array(this.keyLen);
-    this.ecb = crypto.aesEcb(k0); // Key = 0 before the first update
-    for (let i = 0; i < k0.length; i++) k0[i] = i;
-    this.dfEcb = crypto.aesEcb(k0);
+    this.ecb = crypto.aesEcb(new Uint8Array(this.keyLen)); // Key = 0 before the first update
+    this.dfEcb = crypto.aesEcb(Uint8Array.from({ length: this.keyLen }, (_, i) => i));
   }
 
   /**
@@ -244,6 +242,8 @@ export class CtrDrbg {
    *
    * @param length 0 to 1024 bytes (compat), up to 65536 otherwise
    * @param additional optional additional input, up to 256 bytes (compat)
+   * @returns `length` bytes, in a buffer of their own (a view of the cipher's fresh output; the
+   *   bytes after it are zero)
    * @throws {MbedtlsError} MBEDTLS_ERR_CTR_DRBG_REQUEST_TOO_BIG, MBEDTLS_ERR_CTR_DRBG_INPUT_TOO_BIG,
    *   MBEDTLS_ERR_CTR_DRBG_ENTROPY_SOURCE_FAILED (from a reseed)
    * @throws {NvsecError} DRBG_DESTROYED after {@link CtrDrbg.destroy}

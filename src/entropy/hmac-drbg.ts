@@ -189,6 +189,7 @@ export class HmacDrbg {
    *
    * @param length 0 to 1024 bytes (compat), up to 65536 otherwise
    * @param additional optional additional input, up to 256 bytes (compat)
+   * @returns a new array of `length` bytes
    * @throws {MbedtlsError} MBEDTLS_ERR_HMAC_DRBG_REQUEST_TOO_BIG, MBEDTLS_ERR_HMAC_DRBG_INPUT_TOO_BIG,
    *   MBEDTLS_ERR_HMAC_DRBG_ENTROPY_SOURCE_FAILED (from a reseed)
    * @throws {NvsecError} DRBG_DESTROYED after {@link HmacDrbg.destroy}
