@@ -1,6 +1,7 @@
 import type { AesEcb, CryptoProvider } from '../crypto/provider.js';
 import { NvsecError } from '../errors/nvsec-error.js';
 import { MbedtlsError } from './mbedtls-errors.js';
+import { checkBytes, checkInteger, type DrbgLimits, describe, EMPTY, mbedtlsLimits, SP800_90A_LIMITS } from './_drbg-common.js';
 
 /**
  * The Mbed TLS 2.28 CTR_DRBG build constants (ctr_drbg.h), under their names, plus the
@@ -57,28 +58,12 @@ export interface CtrDrbgOptions {
   compat?: boolean;
 }
 
-interface Limits {
-  maxRequest: number;
-  maxInput: number;
-  maxSeedInput: number;
-  maxInterval: number;
-}
+const COMPAT_LIMITS = mbedtlsLimits(
+  CTR_DRBG_CONSTANTS.MBEDTLS_CTR_DRBG_MAX_REQUEST,
+  CTR_DRBG_CONSTANTS.MBEDTLS_CTR_DRBG_MAX_INPUT,
+  CTR_DRBG_CONSTANTS.MBEDTLS_CTR_DRBG_MAX_SEED_INPUT,
+);
 
-const COMPAT_LIMITS: Limits = Object.freeze({
-  maxRequest: CTR_DRBG_CONSTANTS.MBEDTLS_CTR_DRBG_MAX_REQUEST,
-  maxInput: CTR_DRBG_CONSTANTS.MBEDTLS_CTR_DRBG_MAX_INPUT,
-  maxSeedInput: CTR_DRBG_CONSTANTS.MBEDTLS_CTR_DRBG_MAX_SEED_INPUT,
-  maxInterval: 0x7fffffff, // a C int
-});
-const SP800_90A_LIMITS: Limits = Object.freeze({
-  maxRequest: CTR_DRBG_CONSTANTS.SP800_90A_MAX_REQUEST,
-  // the derivation function encodes the input length in 32 bits
-  maxInput: 0xffffffff,
-  maxSeedInput: 0xffffffff,
-  maxInterval: 2 ** 48,
-});
-
-const EMPTY = new Uint8Array(0);
 
 /**
  * Writes the 16-byte big-endian counter blocks `V+1 … V+count` (mod 2^128) into `out`: the
@@ -119,21 +104,8 @@ export function _fillCounterBlocks(v: Uint8Array, count: number, out: Uint8Array
   c.fill(0);
 }
 
-function describe(e: unknown): string {
-  return e instanceof Error ? e.message : String(e);
-}
 
-function checkInteger(value: unknown, name: string, min: number): number {
-  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < min) {
-    throw new RangeError(`"${name}" must be an integer >= ${min}, got ${String(value)}`);
-  }
-  return value;
-}
 
-function checkBytes(value: unknown, name: string): Uint8Array {
-  if (!(value instanceof Uint8Array)) throw new TypeError(`"${name}" must be a Uint8Array, got ${typeof value}`);
-  return value;
-}
 
 /**
  * CTR_DRBG (NIST SP 800-90A §10.2, AES with the derivation function) byte-compatible with Mbed
@@ -156,7 +128,7 @@ function checkBytes(value: unknown, name: string): Uint8Array {
 export class CtrDrbg {
   private readonly crypto: CryptoProvider;
   private entropy: ((length: number) => Uint8Array) | null;
-  private readonly limits: Limits;
+  private readonly limits: DrbgLimits;
   private readonly keyLen: number;
   private readonly seedLen: number;
   private readonly entropyLen: number;

@@ -1,6 +1,7 @@
 import type { CryptoProvider, HashName, HmacKey } from '../crypto/provider.js';
 import { NvsecError } from '../errors/nvsec-error.js';
 import { MbedtlsError } from './mbedtls-errors.js';
+import { checkBytes, checkInteger, type DrbgLimits, describe, EMPTY, mbedtlsLimits, SP800_90A_LIMITS } from './_drbg-common.js';
 
 /**
  * The Mbed TLS 2.28 HMAC_DRBG build constants (hmac_drbg.h), under their names, plus the
@@ -57,44 +58,16 @@ export interface HmacDrbgOptions {
   compat?: boolean;
 }
 
-interface Limits {
-  maxRequest: number;
-  maxInput: number;
-  maxSeedInput: number;
-  maxInterval: number;
-}
+const COMPAT_LIMITS = mbedtlsLimits(
+  HMAC_DRBG_CONSTANTS.MBEDTLS_HMAC_DRBG_MAX_REQUEST,
+  HMAC_DRBG_CONSTANTS.MBEDTLS_HMAC_DRBG_MAX_INPUT,
+  HMAC_DRBG_CONSTANTS.MBEDTLS_HMAC_DRBG_MAX_SEED_INPUT,
+);
 
-const COMPAT_LIMITS: Limits = Object.freeze({
-  maxRequest: HMAC_DRBG_CONSTANTS.MBEDTLS_HMAC_DRBG_MAX_REQUEST,
-  maxInput: HMAC_DRBG_CONSTANTS.MBEDTLS_HMAC_DRBG_MAX_INPUT,
-  maxSeedInput: HMAC_DRBG_CONSTANTS.MBEDTLS_HMAC_DRBG_MAX_SEED_INPUT,
-  maxInterval: 0x7fffffff, // a C int
-});
-const SP800_90A_LIMITS: Limits = Object.freeze({
-  maxRequest: HMAC_DRBG_CONSTANTS.SP800_90A_MAX_REQUEST,
-  maxInput: 0xffffffff,
-  maxSeedInput: 0xffffffff,
-  maxInterval: 2 ** 48,
-});
-
-const EMPTY = new Uint8Array(0);
 const SEP = [Uint8Array.of(0), Uint8Array.of(1)] as const;
 
-function describe(e: unknown): string {
-  return e instanceof Error ? e.message : String(e);
-}
 
-function checkInteger(value: unknown, name: string, min: number): number {
-  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < min) {
-    throw new RangeError(`"${name}" must be an integer >= ${min}, got ${String(value)}`);
-  }
-  return value;
-}
 
-function checkBytes(value: unknown, name: string): Uint8Array {
-  if (!(value instanceof Uint8Array)) throw new TypeError(`"${name}" must be a Uint8Array, got ${typeof value}`);
-  return value;
-}
 
 /**
  * HMAC_DRBG (NIST SP 800-90A §10.1.2) byte-compatible with Mbed TLS 2.28's `mbedtls_hmac_drbg`
@@ -118,7 +91,7 @@ export class HmacDrbg {
   private readonly crypto: CryptoProvider;
   private readonly hash: HashName;
   private entropy: ((length: number) => Uint8Array) | null;
-  private readonly limits: Limits;
+  private readonly limits: DrbgLimits;
   private readonly mdLen: number;
   private readonly entropyLen: number;
   /** HMAC keyed with the current K. */
