@@ -1,7 +1,7 @@
 import type { AesEcb, CryptoProvider } from '../crypto/provider.js';
 import { NvsecError } from '../errors/nvsec-error.js';
 import { MbedtlsError } from './mbedtls-errors.js';
-import { checkBytes, checkInteger, type DrbgLimits, describe, EMPTY, mbedtlsLimits, SP800_90A_LIMITS } from './_drbg-common.js';
+import { checkBytes, checkInteger, DrbgBase, EMPTY, mbedtlsLimits } from './_drbg-common.js';
 
 /**
  * The Mbed TLS 2.28 CTR_DRBG build constants (ctr_drbg.h), under their names, plus the
@@ -125,10 +125,8 @@ export function _fillCounterBlocks(v: Uint8Array, count: number, out: Uint8Array
  * const key = drbg.generate(32);
  * drbg.destroy();
  */
-export class CtrDrbg {
+export class CtrDrbg extends DrbgBase {
   private readonly crypto: CryptoProvider;
-  private entropy: ((length: number) => Uint8Array) | null;
-  private readonly limits: DrbgLimits;
   private readonly keyLen: number;
   private readonly seedLen: number;
   private readonly entropyLen: number;
@@ -137,24 +135,19 @@ export class CtrDrbg {
   /** AES keyed with the derivation function's fixed key 00 01 02 …: set up once. */
   private dfEcb: AesEcb | null;
   private readonly v = new Uint8Array(16);
-  private reseedCounter = 0;
-  private interval: number;
-  private pr: boolean;
   /** Counter-block working buffer, reused (zeroized after each use) and grown on demand. */
   private ctr = new Uint8Array(0);
 
   private constructor(options: CtrDrbgOptions) {
-    const { crypto, entropy } = options;
+    super('CTR_DRBG', options, COMPAT_LIMITS, CTR_DRBG_CONSTANTS.MBEDTLS_CTR_DRBG_RESEED_INTERVAL);
+    const { crypto } = options;
     if (typeof crypto !== 'object' || crypto === null || typeof crypto.aesEcb !== 'function') {
       throw new TypeError('"crypto" must be a CryptoProvider');
     }
-    if (typeof entropy !== 'function') throw new TypeError('"entropy" must be a function (length) => Uint8Array');
     const keyBits = options.keyBits ?? 256;
     if (keyBits !== 256 && keyBits !== 128) throw new RangeError(`"keyBits" must be 256 or 128, got ${String(keyBits)}`);
     const compat = options.compat ?? true;
     this.crypto = crypto;
-    this.entropy = entropy;
-    this.limits = compat ? COMPAT_LIMITS : SP800_90A_LIMITS;
     this.keyLen = keyBits / 8;
     this.seedLen = this.keyLen + 16;
     this.entropyLen = checkInteger(options.entropyLen ?? CTR_DRBG_CONSTANTS.MBEDTLS_CTR_DRBG_ENTROPY_LEN, 'entropyLen', 1);
@@ -163,9 +156,6 @@ export class CtrDrbg {
         `"entropyLen" must be at least ${this.keyLen} bytes (the security strength of AES-${keyBits}, SP 800-90A) without compat, got ${this.entropyLen}`,
       );
     }
-    this.interval = CTR_DRBG_CONSTANTS.MBEDTLS_CTR_DRBG_RESEED_INTERVAL;
-    if (options.reseedInterval !== undefined) this.interval = this.checkInterval(options.reseedInterval);
-    this.pr = options.predictionResistance ?? false;
     this.ecb = crypto.aesEcb(new Uint8Array(this.keyLen)); // Key = 0 before the first update
     this.dfEcb = crypto.aesEcb(Uint8Array.from({ length: this.keyLen }, (_, i) => i));
   }
@@ -223,27 +213,7 @@ export class CtrDrbg {
    * const iv = drbg.generate(16, new TextEncoder().encode('session 42'));
    */
   generate(length: number, additional: Uint8Array = EMPTY): Uint8Array {
-    this.alive();
-    checkInteger(length, 'length', 0);
-    checkBytes(additional, 'additional');
-    if (length > this.limits.maxRequest) {
-      throw new MbedtlsError(
-        'MBEDTLS_ERR_CTR_DRBG_REQUEST_TOO_BIG',
-        `CTR_DRBG request of ${length} bytes exceeds the ${this.limits.maxRequest}-byte limit per call: request in smaller pieces` +
-          (this.limits === COMPAT_LIMITS ? ' (or seed with compat: false for up to 64 KiB)' : ''),
-      );
-    }
-    if (additional.length > this.limits.maxInput) {
-      throw new MbedtlsError(
-        'MBEDTLS_ERR_CTR_DRBG_INPUT_TOO_BIG',
-        `CTR_DRBG additional input of ${additional.length} bytes exceeds the ${this.limits.maxInput}-byte limit: hash it first`,
-      );
-    }
-    let add = additional;
-    if (this.reseedCounter > this.interval || this.pr) {
-      this.reseedCore(add, 0, 'reseeding');
-      add = EMPTY;
-    }
+    const add = this.beginGenerate(length, additional);
     let a: Uint8Array | null = null;
     if (add.length > 0) {
       a = this.df(add);
@@ -265,44 +235,6 @@ export class CtrDrbg {
   }
 
   /**
-   * Reseeds now (`mbedtls_ctr_drbg_reseed`): fresh entropy plus `additional` through the
-   * derivation function; restarts the reseed interval.
-   *
-   * @throws {MbedtlsError} MBEDTLS_ERR_CTR_DRBG_ENTROPY_SOURCE_FAILED; MBEDTLS_ERR_CTR_DRBG_INPUT_TOO_BIG
-   *   when entropy + additional exceed 384 bytes (compat)
-   * @throws {NvsecError} DRBG_DESTROYED after {@link CtrDrbg.destroy}
-   * @example
-   * drbg.reseed(new TextEncoder().encode('after fork'));
-   */
-  reseed(additional: Uint8Array = EMPTY): void {
-    this.alive();
-    this.reseedCore(checkBytes(additional, 'additional'), 0, 'reseeding');
-  }
-
-  /**
-   * Prediction resistance on: every generate reseeds first (draws entropy each time).
-   * @throws {NvsecError} DRBG_DESTROYED after {@link CtrDrbg.destroy}
-   * @example
-   * drbg.setPredictionResistance(true);
-   */
-  setPredictionResistance(on: boolean): void {
-    this.alive();
-    this.pr = on;
-  }
-
-  /**
-   * Generate calls after which the next one reseeds automatically (default 10000).
-   * @throws {RangeError} unless 1 <= n <= 2^31 - 1 (compat) or 2^48
-   * @throws {NvsecError} DRBG_DESTROYED after {@link CtrDrbg.destroy}
-   * @example
-   * drbg.setReseedInterval(1000);
-   */
-  setReseedInterval(n: number): void {
-    this.alive();
-    this.interval = this.checkInterval(n);
-  }
-
-  /**
    * Zeroizes the state (V, the working buffers), drops the AES keys and the entropy callback; any
    * later call throws NvsecError DRBG_DESTROYED. Calling it again does nothing.
    * @example
@@ -312,23 +244,15 @@ export class CtrDrbg {
     this.ecb?.destroy();
     this.dfEcb?.destroy();
     this.ecb = this.dfEcb = null;
-    this.entropy = null;
+    this.forgetSchedule();
     this.v.fill(0);
     this.ctr.fill(0);
     this.ctr = new Uint8Array(0);
-    this.reseedCounter = 0;
-    this.pr = false;
   }
 
-  private alive(): AesEcb {
-    if (this.ecb === null) throw new NvsecError('DRBG_DESTROYED', 'This CTR_DRBG was destroyed: seed a new one');
+  protected alive(): AesEcb {
+    if (this.ecb === null) throw this.destroyedError();
     return this.ecb;
-  }
-
-  private checkInterval(n: number): number {
-    checkInteger(n, 'reseedInterval', 1);
-    if (n > this.limits.maxInterval) throw new RangeError(`"reseedInterval" must be at most ${this.limits.maxInterval}, got ${n}`);
-    return n;
   }
 
   private tooBig(what: string, length: number, limit: number): MbedtlsError {
@@ -339,7 +263,7 @@ export class CtrDrbg {
   }
 
   /** Reseed core of Mbed TLS (`mbedtls_ctr_drbg_reseed_internal`): entropy ‖ nonce ‖ extra → df → Update. */
-  private reseedCore(extra: Uint8Array, nonceLen: number, when: string): void {
+  protected reseedCore(extra: Uint8Array, nonceLen: number, when: 'seeding' | 'reseeding'): void {
     const max = this.limits.maxSeedInput;
     const el = this.entropyLen;
     if (el > max) throw this.tooBig('entropy length', el, max);
@@ -357,30 +281,6 @@ export class CtrDrbg {
       material.fill(0);
     }
     this.reseedCounter = 1;
-  }
-
-  private gather(into: Uint8Array, offset: number, length: number, when: string, what: string): void {
-    const source = this.entropy;
-    if (source === null) throw new NvsecError('DRBG_DESTROYED', 'This CTR_DRBG was destroyed: seed a new one');
-    let got: unknown;
-    try {
-      got = source(length);
-    } catch (e) {
-      throw new MbedtlsError(
-        'MBEDTLS_ERR_CTR_DRBG_ENTROPY_SOURCE_FAILED',
-        `The entropy source failed while ${when} the CTR_DRBG (${what}, ${length} bytes): ${describe(e)}`,
-        { cause: e },
-      );
-    }
-    if (!(got instanceof Uint8Array) || got.length !== length) {
-      const was = got instanceof Uint8Array ? `${got.length} bytes` : typeof got;
-      throw new MbedtlsError(
-        'MBEDTLS_ERR_CTR_DRBG_ENTROPY_SOURCE_FAILED',
-        `The entropy source returned ${was} while ${when} the CTR_DRBG, expected ${length} bytes of ${what}: fix the entropy callback`,
-      );
-    }
-    into.set(got, offset);
-    got.fill(0);
   }
 
   /**

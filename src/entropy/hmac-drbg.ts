@@ -1,7 +1,6 @@
 import type { CryptoProvider, HashName, HmacKey } from '../crypto/provider.js';
-import { NvsecError } from '../errors/nvsec-error.js';
 import { MbedtlsError } from './mbedtls-errors.js';
-import { checkBytes, checkInteger, type DrbgLimits, describe, EMPTY, mbedtlsLimits, SP800_90A_LIMITS } from './_drbg-common.js';
+import { checkBytes, checkInteger, DrbgBase, EMPTY, mbedtlsLimits } from './_drbg-common.js';
 
 /**
  * The Mbed TLS 2.28 HMAC_DRBG build constants (hmac_drbg.h), under their names, plus the
@@ -87,33 +86,26 @@ const SEP = [Uint8Array.of(0), Uint8Array.of(1)] as const;
  * const nonce = drbg.generate(32);
  * drbg.destroy();
  */
-export class HmacDrbg {
+export class HmacDrbg extends DrbgBase {
   private readonly crypto: CryptoProvider;
   private readonly hash: HashName;
-  private entropy: ((length: number) => Uint8Array) | null;
-  private readonly limits: DrbgLimits;
   private readonly mdLen: number;
   private readonly entropyLen: number;
   /** HMAC keyed with the current K. */
   private key: HmacKey | null;
   private v: Uint8Array;
-  private reseedCounter = 0;
-  private interval: number;
-  private pr: boolean;
 
   private constructor(options: HmacDrbgOptions) {
-    const { crypto, entropy, hash } = options;
+    super('HMAC_DRBG', options, COMPAT_LIMITS, HMAC_DRBG_CONSTANTS.MBEDTLS_HMAC_DRBG_RESEED_INTERVAL);
+    const { crypto, hash } = options;
     if (typeof crypto !== 'object' || crypto === null || typeof crypto.hmacKey !== 'function') {
       throw new TypeError('"crypto" must be a CryptoProvider');
     }
-    if (typeof entropy !== 'function') throw new TypeError('"entropy" must be a function (length) => Uint8Array');
     const mdLen = Object.hasOwn(DIGEST_LEN, hash) ? DIGEST_LEN[hash] : undefined;
     if (mdLen === undefined) throw new RangeError(`"hash" must be one of ${Object.keys(DIGEST_LEN).join(', ')}, got ${String(hash)}`);
     const compat = options.compat ?? true;
     this.crypto = crypto;
     this.hash = hash;
-    this.entropy = entropy;
-    this.limits = compat ? COMPAT_LIMITS : SP800_90A_LIMITS;
     this.mdLen = mdLen;
     const strength = mdLen <= 20 ? 16 : mdLen <= 28 ? 24 : 32;
     this.entropyLen = checkInteger(options.entropyLen ?? strength, 'entropyLen', 1);
@@ -122,9 +114,6 @@ export class HmacDrbg {
         `"entropyLen" must be at least ${strength} bytes (the security strength of HMAC-${hash}, SP 800-90A) without compat, got ${this.entropyLen}`,
       );
     }
-    this.interval = HMAC_DRBG_CONSTANTS.MBEDTLS_HMAC_DRBG_RESEED_INTERVAL;
-    if (options.reseedInterval !== undefined) this.interval = this.checkInterval(options.reseedInterval);
-    this.pr = options.predictionResistance ?? false;
     const k = new Uint8Array(mdLen); // K = 0x00…, V = 0x01…
     this.key = crypto.hmacKey(hash, k);
     this.v = new Uint8Array(mdLen).fill(1);
@@ -170,22 +159,7 @@ export class HmacDrbg {
    * const k = drbg.generate(48, new TextEncoder().encode('ecdsa nonce'));
    */
   generate(length: number, additional: Uint8Array = EMPTY): Uint8Array {
-    this.alive();
-    checkInteger(length, 'length', 0);
-    checkBytes(additional, 'additional');
-    if (length > this.limits.maxRequest) {
-      throw new MbedtlsError(
-        'MBEDTLS_ERR_HMAC_DRBG_REQUEST_TOO_BIG',
-        `HMAC_DRBG request of ${length} bytes exceeds the ${this.limits.maxRequest}-byte limit per call: request in smaller pieces` +
-          (this.limits === COMPAT_LIMITS ? ' (or seed with compat: false for up to 64 KiB)' : ''),
-      );
-    }
-    if (additional.length > this.limits.maxInput) throw this.tooBig('additional input', additional.length, this.limits.maxInput);
-    let add = additional;
-    if (this.pr || this.reseedCounter > this.interval) {
-      this.reseedCore(add, 0, 'reseeding');
-      add = EMPTY;
-    }
+    const add = this.beginGenerate(length, additional);
     if (add.length > 0) this.update(add);
     const out = new Uint8Array(length);
     const key = this.alive();
@@ -203,44 +177,6 @@ export class HmacDrbg {
   }
 
   /**
-   * Reseeds now (`mbedtls_hmac_drbg_reseed`): fresh entropy plus `additional`; restarts the reseed
-   * interval.
-   *
-   * @throws {MbedtlsError} MBEDTLS_ERR_HMAC_DRBG_ENTROPY_SOURCE_FAILED; MBEDTLS_ERR_HMAC_DRBG_INPUT_TOO_BIG
-   *   when `additional` exceeds 256 bytes or entropy + additional exceed 384 bytes (compat)
-   * @throws {NvsecError} DRBG_DESTROYED after {@link HmacDrbg.destroy}
-   * @example
-   * drbg.reseed(new TextEncoder().encode('after fork'));
-   */
-  reseed(additional: Uint8Array = EMPTY): void {
-    this.alive();
-    this.reseedCore(checkBytes(additional, 'additional'), 0, 'reseeding');
-  }
-
-  /**
-   * Prediction resistance on: every generate reseeds first (draws entropy each time).
-   * @throws {NvsecError} DRBG_DESTROYED after {@link HmacDrbg.destroy}
-   * @example
-   * drbg.setPredictionResistance(true);
-   */
-  setPredictionResistance(on: boolean): void {
-    this.alive();
-    this.pr = on;
-  }
-
-  /**
-   * Generate calls after which the next one reseeds automatically (default 10000).
-   * @throws {RangeError} unless 1 <= n <= 2^31 - 1 (compat) or 2^48
-   * @throws {NvsecError} DRBG_DESTROYED after {@link HmacDrbg.destroy}
-   * @example
-   * drbg.setReseedInterval(1000);
-   */
-  setReseedInterval(n: number): void {
-    this.alive();
-    this.interval = this.checkInterval(n);
-  }
-
-  /**
    * Zeroizes V, drops the HMAC key (zeroized by the provider) and the entropy callback; any later
    * call throws NvsecError DRBG_DESTROYED. Calling it again does nothing.
    * @example
@@ -249,21 +185,13 @@ export class HmacDrbg {
   destroy(): void {
     this.key?.destroy();
     this.key = null;
-    this.entropy = null;
+    this.forgetSchedule();
     this.v.fill(0);
-    this.reseedCounter = 0;
-    this.pr = false;
   }
 
-  private alive(): HmacKey {
-    if (this.key === null) throw new NvsecError('DRBG_DESTROYED', 'This HMAC_DRBG was destroyed: seed a new one');
+  protected alive(): HmacKey {
+    if (this.key === null) throw this.destroyedError();
     return this.key;
-  }
-
-  private checkInterval(n: number): number {
-    checkInteger(n, 'reseedInterval', 1);
-    if (n > this.limits.maxInterval) throw new RangeError(`"reseedInterval" must be at most ${this.limits.maxInterval}, got ${n}`);
-    return n;
   }
 
   private tooBig(what: string, length: number, limit: number): MbedtlsError {
@@ -274,7 +202,7 @@ export class HmacDrbg {
   }
 
   /** Reseed core of Mbed TLS (`hmac_drbg_reseed_core`): Update(entropy ‖ nonce ‖ extra). */
-  private reseedCore(extra: Uint8Array, nonceLen: number, when: string): void {
+  protected reseedCore(extra: Uint8Array, nonceLen: number, when: 'seeding' | 'reseeding'): void {
     const { maxInput, maxSeedInput } = this.limits;
     const what = when === 'seeding' ? 'personalization' : 'additional input';
     const el = this.entropyLen;
@@ -292,30 +220,6 @@ export class HmacDrbg {
       material.fill(0);
     }
     this.reseedCounter = 1;
-  }
-
-  private gather(into: Uint8Array, offset: number, length: number, when: string, what: string): void {
-    const source = this.entropy;
-    if (source === null) throw new NvsecError('DRBG_DESTROYED', 'This HMAC_DRBG was destroyed: seed a new one');
-    let got: unknown;
-    try {
-      got = source(length);
-    } catch (e) {
-      throw new MbedtlsError(
-        'MBEDTLS_ERR_HMAC_DRBG_ENTROPY_SOURCE_FAILED',
-        `The entropy source failed while ${when} the HMAC_DRBG (${what}, ${length} bytes): ${describe(e)}`,
-        { cause: e },
-      );
-    }
-    if (!(got instanceof Uint8Array) || got.length !== length) {
-      const was = got instanceof Uint8Array ? `${got.length} bytes` : typeof got;
-      throw new MbedtlsError(
-        'MBEDTLS_ERR_HMAC_DRBG_ENTROPY_SOURCE_FAILED',
-        `The entropy source returned ${was} while ${when} the HMAC_DRBG, expected ${length} bytes of ${what}: fix the entropy callback`,
-      );
-    }
-    into.set(got, offset);
-    got.fill(0);
   }
 
   /** HMAC_DRBG_Update (SP 800-90A §10.1.2.2): two rounds with data, one without. */
