@@ -82,6 +82,7 @@ function generateSeeds(opts: GenerateOptions): void {
   bar?.start(count, 0);
   const hashes = new Set<string>();
   const entries: { file: string; sha256: string }[] = [];
+  let done = false;
   try {
     for (let i = 1; i <= count; i++) {
       const seed = nodeCrypto.randomBytes(size);
@@ -92,7 +93,7 @@ function generateSeeds(opts: GenerateOptions): void {
           throw new NvsecError(
             'SEED_RNG_FAILURE',
             `The OS random generator gave a ${q.problem ? `bad seed (${q.problem})` : 'repeated seed'} at seed ${i}: it cannot be trusted. ` +
-              `Stopped before writing a manifest: delete the ${i - 1} seed files written so far and fix the system's RNG`,
+              `Nothing is kept from this batch: fix the system's RNG, then run again`,
           );
         }
         hashes.add(hash);
@@ -104,11 +105,16 @@ function generateSeeds(opts: GenerateOptions): void {
       }
       bar?.increment();
     }
+    bar?.stop();
+    const manifest = { format: 'nvsec-seed-manifest', version: 1, created: new Date().toISOString(), count, size, hash: 'sha256', seeds: entries };
+    writeFileAtomic(manifestPath, new TextEncoder().encode(`${JSON.stringify(manifest, null, 1)}\n`), { mode: 0o644, exclusive: true });
+    done = true;
   } finally {
     bar?.stop();
+    // A batch is whole or absent: seeds without a manifest would be flashed untracked, and their
+    // names would block the next run.
+    if (!done) for (const { file } of entries) fs.rmSync(path.join(opts.out, file), { force: true });
   }
-  const manifest = { format: 'nvsec-seed-manifest', version: 1, created: new Date().toISOString(), count, size, hash: 'sha256', seeds: entries };
-  writeFileAtomic(manifestPath, new TextEncoder().encode(`${JSON.stringify(manifest, null, 1)}\n`), { mode: 0o644, exclusive: true });
   if (opts.json) console.log(JSON.stringify({ out: path.resolve(opts.out), count, size, manifest: path.resolve(manifestPath), unique: true }));
   else console.log(`Wrote ${count} unique ${size}-byte seeds to ${path.resolve(opts.out)} (mode 0600) and ${SEED_MANIFEST} with their SHA-256 hashes`);
 }
@@ -122,8 +128,13 @@ function inspectSeed(file: string, opts: { json?: boolean }): void {
     const manifestPath = path.join(path.dirname(file), SEED_MANIFEST);
     let listed: boolean | null = null;
     if (fs.existsSync(manifestPath)) {
-      const m = JSON.parse(fs.readFileSync(manifestPath, 'utf8')) as { seeds?: { file: string; sha256: string }[] };
-      listed = (m.seeds ?? []).some((s) => s.sha256 === sha256);
+      let m: { seeds?: { file: string; sha256: string }[] };
+      try {
+        m = JSON.parse(fs.readFileSync(manifestPath, 'utf8')) as typeof m;
+      } catch (e) {
+        throw new NvsecError('SEED_BAD_MANIFEST', `${manifestPath} beside the seed is not a seed manifest (${e instanceof Error ? e.message : String(e)}): restore it from the batch's records`);
+      }
+      listed = Array.isArray(m.seeds) && m.seeds.some((s) => s.sha256 === sha256);
     }
     const fits =
       seed.length === 64
@@ -132,7 +143,9 @@ function inspectSeed(file: string, opts: { json?: boolean }): void {
           ? 'a full NV seed for the SHA-256 accumulator only (a SHA-512 build needs 64 bytes and fails on a short seed file)'
           : seed.length > 64
             ? 'longer than a block: Mbed TLS reads only the first 64 bytes and rewrites the file with 64'
-            : `too short for any accumulator block (32 or 64): Mbed TLS fails on it (short read)`;
+            : seed.length > 32
+              ? 'enough for the SHA-256 accumulator only (it reads the first 32 bytes); a SHA-512 build (the default) fails on it (short read)'
+              : 'too short for any accumulator block (32 or 64): Mbed TLS fails on it (short read)';
     const warnings = [
       ...(q.problem ? [q.problem] : []),
       ...(mode & 0o077 ? [`mode ${mode.toString(8)}: readable by others; a seed file should be 0600`] : []),

@@ -47,6 +47,19 @@ describe('nvsec seed generate', () => {
       fs.rmSync(dir, { recursive: true, force: true });
     }
   });
+  it('leaves nothing behind when a batch fails midway (a stale seed file blocks seed 3)', () => {
+    const dir = tmp();
+    try {
+      fs.writeFileSync(path.join(dir, 'seed-000003.bin'), 'stale');
+      const r = runCli(['seed', 'generate', '--count', '5', '--out', dir]);
+      assert.equal(r.status, 1);
+      assert.match(r.stderr, /seed-000003\.bin/);
+      assert.deepEqual(fs.readdirSync(dir), ['seed-000003.bin']);
+      assert.equal(fs.readFileSync(path.join(dir, 'seed-000003.bin'), 'utf8'), 'stale');
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
 });
 
 describe('nvsec seed inspect', () => {
@@ -67,6 +80,20 @@ describe('nvsec seed inspect', () => {
       assert.equal(out.size, 64);
       assert.ok(out.warnings.some((w: string) => /0600/.test(w)));
       assert.ok(!g.stdout.includes(bytes.toString('hex')));
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('names a corrupt manifest beside the seed instead of a bare JSON error', () => {
+    const dir = tmp();
+    try {
+      const file = path.join(dir, 'seed-000001.bin');
+      fs.writeFileSync(file, crypto.randomBytes(64), { mode: 0o600 });
+      fs.writeFileSync(path.join(dir, 'manifest.json'), '{ broken');
+      const r = runCli(['seed', 'inspect', file]);
+      assert.equal(r.status, 1);
+      assert.match(r.stderr, /manifest\.json beside the seed is not a seed manifest/);
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });
     }
