@@ -37,4 +37,20 @@ describe('nvsec selftest', () => {
       fs.rmSync(dir, { recursive: true, force: true });
     }
   });
+
+  it('reports a file it cannot replay as a failed case named after it, and still runs the others', { skip: NO_VECTORS }, () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'nvsec-selftest-'));
+    try {
+      fs.copyFileSync(path.join(VECTORS_DIR!, 'entropy', 'entropy-collector', 'e1-nv-only-pattern.json'), path.join(dir, 'e1.json'));
+      fs.writeFileSync(path.join(dir, 'stray.json'), '{}');
+      const r = runCli(['selftest', dir, '--json']);
+      assert.equal(r.status, 1);
+      const out = JSON.parse(r.stdout);
+      assert.equal(out.failures.length, 1);
+      assert.match(out.failures[0].suite, /^stray\.json/);
+      assert.ok(out.passed > 0, 'e1.json was not replayed');
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
 });
