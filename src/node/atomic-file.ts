@@ -19,6 +19,10 @@ export interface AtomicWriteOptions {
  * never a torn or empty one: write a temporary file beside it, fsync, rename over (or, with
  * `exclusive`, link into place), fsync the folder.
  *
+ * On file systems without hard links (FAT/exFAT, some network shares) `exclusive` checks that
+ * `file` is absent, then renames: only a second writer racing for the same name in that instant
+ * could be replaced.
+ *
  * @throws the file system's error, with a message that names `file`
  */
 export function writeFileAtomic(file: string, data: Uint8Array, options: AtomicWriteOptions = {}): void {
@@ -34,8 +38,7 @@ export function writeFileAtomic(file: string, data: Uint8Array, options: AtomicW
       fs.closeSync(fd);
     }
     if (options.exclusive) {
-      fs.linkSync(tmp, file);
-      fs.rmSync(tmp, { force: true });
+      placeExclusive(tmp, file);
     } else {
       fs.renameSync(tmp, file);
     }
@@ -55,4 +58,21 @@ export function writeFileAtomic(file: string, data: Uint8Array, options: AtomicW
   } catch {
     // Some file systems refuse fsync on a directory; the rename itself is already atomic there.
   }
+}
+
+/** Errors of `link` on file systems that have no hard links. */
+const NO_HARD_LINKS = new Set(['EPERM', 'ENOTSUP', 'EOPNOTSUPP', 'ENOSYS']);
+
+/** Moves the synced temporary file to `file`, failing with EEXIST when `file` exists. */
+function placeExclusive(tmp: string, file: string): void {
+  try {
+    fs.linkSync(tmp, file);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === undefined || !NO_HARD_LINKS.has(code)) throw e;
+    if (fs.existsSync(file)) throw Object.assign(new Error(`${file} exists`), { code: 'EEXIST' });
+    fs.renameSync(tmp, file);
+    return;
+  }
+  fs.rmSync(tmp, { force: true });
 }

@@ -1,8 +1,10 @@
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
+import fsModule from 'node:fs';
+import { syncBuiltinESMExports } from 'node:module';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { after, before, describe, it } from 'node:test';
+import { after, before, describe, it, mock } from 'node:test';
 import { writeFileAtomic } from '../../src/node/atomic-file.js';
 
 let dir = '';
@@ -77,5 +79,25 @@ describe('writeFileAtomic', () => {
   it('names the target file, not its temporary file, when the write fails', () => {
     const file = path.join(dir, 'no-such-folder', 'out.bin');
     assert.throws(() => writeFileAtomic(file, bytes('x')), (e: Error) => e.message.includes(file) && !e.message.includes('.tmp'));
+  });
+
+  it('with exclusive, still places the file and still refuses an existing one where hard links are missing (FAT, exFAT)', () => {
+    const sub = fs.mkdtempSync(path.join(dir, 'nolink-'));
+    const link = mock.method(fsModule, 'linkSync', () => {
+      throw Object.assign(new Error('operation not permitted'), { code: 'EPERM' });
+    });
+    syncBuiltinESMExports();
+    try {
+      const file = path.join(sub, 'seed.bin');
+      writeFileAtomic(file, bytes('first'), { exclusive: true });
+      assert.ok(link.mock.callCount() >= 1, 'the link path was not taken');
+      assert.equal(fs.readFileSync(file, 'utf8'), 'first');
+      assert.throws(() => writeFileAtomic(file, bytes('second'), { exclusive: true }), (e: unknown) => (e as NodeJS.ErrnoException).code === 'EEXIST');
+      assert.equal(fs.readFileSync(file, 'utf8'), 'first');
+      assert.deepEqual(fs.readdirSync(sub), ['seed.bin']);
+    } finally {
+      link.mock.restore();
+      syncBuiltinESMExports();
+    }
   });
 });
