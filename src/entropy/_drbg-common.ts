@@ -181,6 +181,7 @@ export abstract class DrbgBase {
     }
     if (!(got instanceof Uint8Array) || got.length !== length) {
       const was = got instanceof Uint8Array ? `${got.length} bytes` : typeof got;
+      if (got instanceof Uint8Array) got.fill(0); // ours to wipe, used or not
       throw new MbedtlsError(
         code,
         `The entropy source returned ${was} while ${when} the ${this.mechanism}, expected ${length} bytes of ${what}: fix the entropy callback`,

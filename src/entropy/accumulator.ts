@@ -51,6 +51,10 @@ const { MBEDTLS_ENTROPY_MAX_SOURCES, MBEDTLS_ENTROPY_SOURCE_MANUAL, MBEDTLS_ENTR
  * `H(pool)`. With an NV seed, the first {@link EntropyAccumulator.entropy} call first writes a
  * fresh seed derived from the pool (`mbedtls_entropy_update_nv_seed`).
  *
+ * As in Mbed TLS, the refresh is tried once per boot: when the seed write fails and the NV seed is
+ * the only source, a caller that retries gets output from the same seed as the last boot. Treat
+ * MBEDTLS_ERR_ENTROPY_FILE_IO_ERROR from the first call as fatal on such devices.
+ *
  * Errors are {@link MbedtlsError}s with the Mbed TLS names and numbers:
  * MBEDTLS_ERR_ENTROPY_SOURCE_FAILED (-0x3C), MBEDTLS_ERR_ENTROPY_NO_STRONG_SOURCE (-0x3D),
  * MBEDTLS_ERR_ENTROPY_MAX_SOURCES (-0x3E), MBEDTLS_ERR_ENTROPY_FILE_IO_ERROR (-0x3F),

@@ -1,5 +1,4 @@
 import type { AesEcb, CryptoProvider } from '../crypto/provider.js';
-import { NvsecError } from '../errors/nvsec-error.js';
 import { MbedtlsError } from './mbedtls-errors.js';
 import { checkBytes, checkInteger, DrbgBase, EMPTY, mbedtlsLimits } from './_drbg-common.js';
 
@@ -290,7 +289,7 @@ export class CtrDrbg extends DrbgBase {
    */
   private df(input: Uint8Array): Uint8Array {
     const dfEcb = this.dfEcb;
-    if (dfEcb === null) throw new NvsecError('DRBG_DESTROYED', 'This CTR_DRBG was destroyed: seed a new one');
+    if (dfEcb === null) throw this.destroyedError();
     if (input.length > this.limits.maxSeedInput) throw this.tooBig('derivation function input', input.length, this.limits.maxSeedInput);
     const chains = this.seedLen / 16;
     const sLen = Math.ceil((8 + input.length + 1) / 16) * 16;

@@ -73,8 +73,6 @@ function checkEntropy(minEntropy: number, alphaExponent: number): void {
   }
 }
 
-const hex2 = (b: number): string => `0x${b.toString(16).padStart(2, '0')}`;
-
 /**
  * SP 800-90B continuous health tests around a noise source: the repetition count test (a run of
  * identical samples reaching the cutoff) and the adaptive proportion test (one value reaching the
@@ -171,7 +169,7 @@ export class HealthTestedSource {
       if (x === this.rctLast) {
         this.rctRun++;
         if (this.rctRun >= this.rctCutoff) {
-          this.trip(samples, 'repetition count test', `sample ${hex2(x)} repeated ${this.rctRun} times in a row (cutoff ${this.rctCutoff}): the noise source looks stuck`);
+          this.trip(samples, 'repetition count test', `one sample value repeated ${this.rctRun} times in a row (cutoff ${this.rctCutoff}): the noise source looks stuck`);
         }
       } else {
         this.rctLast = x;
@@ -187,7 +185,7 @@ export class HealthTestedSource {
           this.trip(
             samples,
             'adaptive proportion test',
-            `sample ${hex2(x)} occurred ${this.aptCount} times within a window of ${this.window} (cutoff ${this.aptCutoff}): the noise source is biased`,
+            `one sample value occurred ${this.aptCount} times within a window of ${this.window} (cutoff ${this.aptCutoff}): the noise source is biased`,
           );
         }
       }

@@ -1,5 +1,6 @@
 import { ENTROPY_CONSTANTS, type EntropyPoll } from './entropy-source.js';
 import { MbedtlsError } from './mbedtls-errors.js';
+import { describe } from './_drbg-common.js';
 import type { SeedStore } from './seed-store.js';
 
 /**
@@ -77,8 +78,6 @@ function storeFunctions(store: SeedStore, note: (problem: string) => void): { re
 
 const unsetRead: NvSeedReadFunction = () => -1;
 const unsetWrite: NvSeedWriteFunction = () => -1;
-
-const describe = (e: unknown): string => (e instanceof Error ? e.message : String(e));
 
 /**
  * The NV seed entropy source (`MBEDTLS_ENTROPY_NV_SEED`): a seed of block size kept in non-volatile

@@ -487,6 +487,24 @@ describe('CtrDrbg reseeding', () => {
     assert.equal(s.requests.length, 6);
   });
 
+  it('refuses entropy of the wrong length and wipes what the callback returned', () => {
+    const handedOver: Uint8Array[] = [];
+    assert.throws(
+      () =>
+        CtrDrbg.seed({
+          crypto: nodeCrypto,
+          entropy: (n) => {
+            const b = new Uint8Array(n - 1).fill(0xa5);
+            handedOver.push(b);
+            return b;
+          },
+        }),
+      (e: unknown) => isMbedtls('MBEDTLS_ERR_CTR_DRBG_ENTROPY_SOURCE_FAILED')(e) && /returned 47 bytes/.test((e as Error).message),
+    );
+    assert.equal(handedOver.length, 1);
+    assert.ok(handedOver[0]!.every((x) => x === 0), 'the short entropy buffer was left unwiped');
+  });
+
   it('maps any entropy failure to MBEDTLS_ERR_CTR_DRBG_ENTROPY_SOURCE_FAILED (-0x34) with the cause attached', () => {
     const cause = new MbedtlsError('MBEDTLS_ERR_ENTROPY_SOURCE_FAILED', 'NV seed missing');
     assert.throws(

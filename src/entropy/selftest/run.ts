@@ -4,7 +4,7 @@ import { accumulatorKnownAnswerTests } from './accumulator-kat.js';
 import type { SelftestCase } from './case.js';
 import { replayCollectorVector } from './collector-replay.js';
 import { drbgKnownAnswerTests } from './drbg-kat.js';
-import { replayNistDrbgFile } from './nist-replay.js';
+import { isNistDrbgFile, replayNistDrbgFile } from './nist-replay.js';
 import { replayMbedtlsScenario } from './scenario-replay.js';
 
 /** Kinds of vector file `nvsec selftest` replays. */
@@ -16,9 +16,9 @@ export type VectorFileKind = 'nist-drbg' | 'mbedtls-scenario' | 'entropy-collect
  * @throws {NvsecError} SELFTEST_UNKNOWN_FILE for anything else
  */
 export function vectorFileKind(file: unknown): VectorFileKind {
-  const f = file as { family?: unknown; cases?: unknown; inputs?: { drbg?: unknown } } | null;
+  if (isNistDrbgFile(file)) return 'nist-drbg';
+  const f = file as { inputs?: { drbg?: unknown } } | null;
   if (f && typeof f === 'object') {
-    if ((f.family === 'CTR_DRBG' || f.family === 'HMAC_DRBG') && Array.isArray(f.cases)) return 'nist-drbg';
     if (typeof f.inputs?.drbg === 'string') return f.inputs.drbg.startsWith('none') ? 'entropy-collector' : 'mbedtls-scenario';
   }
   throw new NvsecError(
