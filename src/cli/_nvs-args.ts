@@ -10,6 +10,7 @@ import { type NvsKeys, parseKeysPartition } from '../nvs/crypto/keys-partition.j
 import { generateNvsPartition, type GenerateResult } from '../nvs/generator/generate.js';
 import { NvsGenerateError } from '../nvs/generator/generate-error.js';
 import { EXIT } from './_run.js';
+import { errorMessage } from '../errors/error-message.js';
 
 /**
  * SIZE the way the tool reads it: Python `int(x, 0)` (decimal without leading zeros, or a
@@ -162,7 +163,7 @@ function readCsvText(file: string): string {
   try {
     bytes = fs.readFileSync(file);
   } catch (e) {
-    const reason = e instanceof Error ? e.message : String(e);
+    const reason = errorMessage(e);
     throw new NvsGenerateError('NVS_FILE_READ', `Cannot read the CSV file "${file}": ${reason}`, {}, e);
   }
   try {

@@ -9,6 +9,7 @@ import { writeFileAtomic } from '../node/atomic-file.js';
 import { nodeCrypto } from '../node/node-crypto.js';
 import { readImage } from './nvs-dump.js';
 import { runAction } from './_run.js';
+import { errorMessage } from '../errors/error-message.js';
 
 /** Name of the manifest `seed generate` writes beside the seeds. */
 export const SEED_MANIFEST = 'manifest.json';
@@ -82,7 +83,6 @@ function generateSeeds(opts: GenerateOptions): void {
   bar?.start(count, 0);
   const hashes = new Set<string>();
   const entries: { file: string; sha256: string }[] = [];
-  let done = false;
   try {
     for (let i = 1; i <= count; i++) {
       const seed = nodeCrypto.randomBytes(size);
@@ -105,15 +105,15 @@ function generateSeeds(opts: GenerateOptions): void {
       }
       bar?.increment();
     }
-    bar?.stop();
     const manifest = { format: 'nvsec-seed-manifest', version: 1, created: new Date().toISOString(), count, size, hash: 'sha256', seeds: entries };
     writeFileAtomic(manifestPath, new TextEncoder().encode(`${JSON.stringify(manifest, null, 1)}\n`), { mode: 0o644, exclusive: true });
-    done = true;
-  } finally {
-    bar?.stop();
+  } catch (e) {
     // A batch is whole or absent: seeds without a manifest would be flashed untracked, and their
     // names would block the next run.
-    if (!done) for (const { file } of entries) fs.rmSync(path.join(opts.out, file), { force: true });
+    for (const { file } of entries) fs.rmSync(path.join(opts.out, file), { force: true });
+    throw e;
+  } finally {
+    bar?.stop();
   }
   if (opts.json) console.log(JSON.stringify({ out: path.resolve(opts.out), count, size, manifest: path.resolve(manifestPath), unique: true }));
   else console.log(`Wrote ${count} unique ${size}-byte seeds to ${path.resolve(opts.out)} (mode 0600) and ${SEED_MANIFEST} with their SHA-256 hashes`);
@@ -132,7 +132,7 @@ function inspectSeed(file: string, opts: { json?: boolean }): void {
       try {
         m = JSON.parse(fs.readFileSync(manifestPath, 'utf8')) as typeof m;
       } catch (e) {
-        throw new NvsecError('SEED_BAD_MANIFEST', `${manifestPath} beside the seed is not a seed manifest (${e instanceof Error ? e.message : String(e)}): restore it from the batch's records`);
+        throw new NvsecError('SEED_BAD_MANIFEST', `${manifestPath} beside the seed is not a seed manifest (${errorMessage(e)}): restore it from the batch's records`);
       }
       listed = Array.isArray(m.seeds) && m.seeds.some((s) => s.sha256 === sha256);
     }

@@ -6,6 +6,7 @@ import type { SelftestCase } from '../entropy/selftest/case.js';
 import { powerOnSelfTest, replayVectorFile } from '../entropy/selftest/run.js';
 import { nodeCrypto } from '../node/node-crypto.js';
 import { runAction } from './_run.js';
+import { errorMessage } from '../errors/error-message.js';
 
 /** `nvsec selftest [FILES...] [--json]`. */
 export function registerSelftestCommand(program: Command): void {
@@ -40,7 +41,7 @@ Examples:
           try {
             cases = replayVectorFile(JSON.parse(fs.readFileSync(file, 'utf8')), nodeCrypto);
           } catch (e) {
-            cases = [{ suite: 'file', name: 'replay', passed: false, detail: `cannot be replayed: ${e instanceof Error ? e.message : String(e)}` }];
+            cases = [{ suite: 'file', name: 'replay', passed: false, detail: `cannot be replayed: ${errorMessage(e)}` }];
           }
           results.push(...cases.map((r) => ({ ...r, suite: `${path.basename(file)}: ${r.suite}` })));
         }

@@ -2,6 +2,7 @@
 // holding the entropy callback, the reseed schedule and the calls that only drive them.
 import { NvsecError } from '../errors/nvsec-error.js';
 import { MbedtlsError } from './mbedtls-errors.js';
+import { errorMessage } from '../errors/error-message.js';
 
 /** Per-call limits of a DRBG. */
 export interface DrbgLimits {
@@ -26,11 +27,6 @@ export function mbedtlsLimits(maxRequest: number, maxInput: number, maxSeedInput
 }
 
 export const EMPTY = new Uint8Array(0);
-
-/** The message of an error, or its text. */
-export function describe(e: unknown): string {
-  return e instanceof Error ? e.message : String(e);
-}
 
 /** @throws {RangeError} unless `value` is a safe integer >= `min` */
 export function checkInteger(value: unknown, name: string, min: number): number {
@@ -175,7 +171,7 @@ export abstract class DrbgBase {
     try {
       got = source(length);
     } catch (e) {
-      throw new MbedtlsError(code, `The entropy source failed while ${when} the ${this.mechanism} (${what}, ${length} bytes): ${describe(e)}`, {
+      throw new MbedtlsError(code, `The entropy source failed while ${when} the ${this.mechanism} (${what}, ${length} bytes): ${errorMessage(e)}`, {
         cause: e,
       });
     }

@@ -3,6 +3,7 @@ import { NvsecError } from '../errors/nvsec-error.js';
 import { ENTROPY_CONSTANTS, type EntropyHash, type EntropyPoll, entropyBlockSize } from './entropy-source.js';
 import { MbedtlsError } from './mbedtls-errors.js';
 import type { NvSeedSource } from './nv-seed.js';
+import { errorMessage } from '../errors/error-message.js';
 
 /** A source to register: its poll, the bytes it must deliver before output is released, its strength. */
 export interface EntropySourceSpec {
@@ -309,7 +310,7 @@ export class EntropyAccumulator {
       out = s.poll(MBEDTLS_ENTROPY_MAX_GATHER);
     } catch (e) {
       if (e instanceof MbedtlsError) throw e;
-      throw new MbedtlsError('MBEDTLS_ERR_ENTROPY_SOURCE_FAILED', `Entropy source ${i} failed: ${e instanceof Error ? e.message : String(e)}`, {
+      throw new MbedtlsError('MBEDTLS_ERR_ENTROPY_SOURCE_FAILED', `Entropy source ${i} failed: ${errorMessage(e)}`, {
         cause: e,
       });
     }

@@ -1,5 +1,6 @@
 import type { EntropyPoll } from './entropy-source.js';
 import { MbedtlsError } from './mbedtls-errors.js';
+import { errorMessage } from '../errors/error-message.js';
 
 /**
  * The `mbedtls_hardware_poll` contract (`MBEDTLS_ENTROPY_HARDWARE_ALT`): write up to `len` bytes
@@ -20,7 +21,7 @@ function callPoll(poll: MbedtlsHardwarePoll, buf: Uint8Array): number {
   } catch (e) {
     buf.fill(0);
     if (e instanceof MbedtlsError) throw e;
-    throw sourceFailed(`The hardware entropy source failed: ${e instanceof Error ? e.message : String(e)}`, e);
+    throw sourceFailed(`The hardware entropy source failed: ${errorMessage(e)}`, e);
   }
   if (typeof olen !== 'number' || !Number.isInteger(olen) || olen < 0 || olen > buf.length) {
     buf.fill(0);

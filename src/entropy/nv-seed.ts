@@ -1,7 +1,7 @@
 import { ENTROPY_CONSTANTS, type EntropyPoll } from './entropy-source.js';
 import { MbedtlsError } from './mbedtls-errors.js';
-import { describe } from './_drbg-common.js';
 import type { SeedStore } from './seed-store.js';
+import { errorMessage } from '../errors/error-message.js';
 
 /**
  * `mbedtls_nv_seed_read`: fill `buf` with `len` seed bytes. Return a negative number on failure,
@@ -170,7 +170,7 @@ export class NvSeedSource {
     try {
       ret = this.writeFn(buf, this.size);
     } catch (e) {
-      throw new MbedtlsError('MBEDTLS_ERR_ENTROPY_FILE_IO_ERROR', `NV seed write failed: ${describe(e)}; the old seed stays in place`, { cause: e });
+      throw new MbedtlsError('MBEDTLS_ERR_ENTROPY_FILE_IO_ERROR', `NV seed write failed: ${errorMessage(e)}; the old seed stays in place`, { cause: e });
     } finally {
       buf.fill(0);
     }
@@ -188,7 +188,7 @@ export class NvSeedSource {
       ret = this.readFn(buf, this.size);
     } catch (e) {
       buf.fill(0);
-      throw new MbedtlsError('MBEDTLS_ERR_ENTROPY_SOURCE_FAILED', `NV seed read failed: ${describe(e)}`, { cause: e });
+      throw new MbedtlsError('MBEDTLS_ERR_ENTROPY_SOURCE_FAILED', `NV seed read failed: ${errorMessage(e)}`, { cause: e });
     }
     if (!Number.isInteger(ret) || ret < 0) {
       buf.fill(0);

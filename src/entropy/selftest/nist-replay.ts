@@ -5,6 +5,7 @@ import { NvsecError } from '../../errors/nvsec-error.js';
 import { CtrDrbg } from '../ctr-drbg.js';
 import { HmacDrbg } from '../hmac-drbg.js';
 import type { SelftestCase } from './case.js';
+import { errorMessage } from '../../errors/error-message.js';
 
 /** The DRBG families of the NIST files. */
 export type NistDrbgFamily = 'CTR_DRBG' | 'HMAC_DRBG';
@@ -133,7 +134,7 @@ function replayCase(family: NistDrbgFamily, raw: unknown, index: number, suite: 
   } catch (e) {
     if (e instanceof CaseFormatError) return fail(suite, name, `malformed case: ${e.message}`);
     const code = e instanceof NvsecError ? `${e.code}: ` : '';
-    return fail(suite, name, `${code}${e instanceof Error ? e.message : String(e)}`);
+    return fail(suite, name, `${code}${errorMessage(e)}`);
   } finally {
     drbg?.destroy();
   }
@@ -161,6 +162,6 @@ function parseHex(s: string, what: string): Uint8Array {
   try {
     return fromHex(s);
   } catch (e) {
-    throw new CaseFormatError(`"${what}": ${e instanceof Error ? e.message : String(e)}`);
+    throw new CaseFormatError(`"${what}": ${errorMessage(e)}`);
   }
 }

@@ -17,6 +17,7 @@ import {
 } from './_values.js';
 import { type NvsCsvRow, parseCsv } from './csv.js';
 import { type NvsGenerateErrorCode, type NvsGenerateErrorContext, NvsGenerateError } from './generate-error.js';
+import { errorMessage } from '../../errors/error-message.js';
 
 /** Options of {@link generateNvsPartition}. */
 export interface GenerateOptions {
@@ -310,7 +311,7 @@ class Generator {
     try {
       bytes = read(path);
     } catch (e) {
-      const reason = e instanceof Error ? e.message : String(e);
+      const reason = errorMessage(e);
       throw this.fail('NVS_FILE_READ', `cannot read the file "${path}" (${reason}): check the path; it is relative to the working directory`, e);
     }
     if (!(bytes instanceof Uint8Array)) {
