@@ -1,2 +1,2 @@
-export type { AesEcb, CryptoProvider, HashName, HmacKey, IncrementalHash } from './provider.js';
+export type { AesEcb, CryptoProvider, DigestName, HashName, HmacKey, IncrementalHash } from './provider.js';
 export { XtsCipher, xtsDecrypt, xtsEncrypt } from './xts.js';

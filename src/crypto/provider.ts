@@ -1,5 +1,10 @@
 /** Hash functions a provider must offer. */
 export type HashName = 'sha1' | 'sha224' | 'sha256' | 'sha384' | 'sha512';
+/**
+ * Names {@link CryptoProvider.digest} accepts: the hash functions plus MD5, which formats still use
+ * as a checksum (the ESP partition table's MD5 entry); never for security.
+ */
+export type DigestName = HashName | 'md5';
 
 /**
  * The cryptography nvsec's core uses, injected so core modules never import `node:*` and run in
@@ -10,7 +15,7 @@ export interface CryptoProvider {
   /** `length` bytes from a cryptographically secure generator. */
   randomBytes(length: number): Uint8Array;
   /** Digest of `data`. */
-  digest(hash: HashName, data: Uint8Array): Uint8Array;
+  digest(hash: DigestName, data: Uint8Array): Uint8Array;
   /** An incremental hash of `hash`, fed piece by piece (e.g. a running entropy pool). */
   hash(hash: HashName): IncrementalHash;
   /** HMAC of `data` under `key`. */

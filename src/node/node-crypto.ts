@@ -1,5 +1,5 @@
 import * as crypto from 'node:crypto';
-import type { AesEcb, CryptoProvider, HashName, HmacKey, IncrementalHash } from '../crypto/provider.js';
+import type { AesEcb, CryptoProvider, DigestName, HashName, HmacKey, IncrementalHash } from '../crypto/provider.js';
 import { NvsecError } from '../errors/nvsec-error.js';
 
 const u8 = (b: Buffer): Uint8Array => new Uint8Array(b.buffer, b.byteOffset, b.length);
@@ -132,7 +132,7 @@ function hmacKey(hash: HashName, key: Uint8Array): HmacKey {
 /** {@link CryptoProvider} over node:crypto (OpenSSL). */
 export const nodeCrypto: CryptoProvider = Object.freeze({
   randomBytes: (length: number) => u8(crypto.randomBytes(length)),
-  digest: (hash: HashName, data: Uint8Array) => u8(crypto.createHash(hash).update(data).digest()),
+  digest: (hash: DigestName, data: Uint8Array) => u8(crypto.createHash(hash).update(data).digest()),
   hash: (hash: HashName): IncrementalHash => {
     const h = crypto.createHash(hash);
     return {
