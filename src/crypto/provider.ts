@@ -1,3 +1,5 @@
+import type { PublicKey } from './public-key.js';
+
 /** Hash functions a provider must offer. */
 export type HashName = 'sha1' | 'sha224' | 'sha256' | 'sha384' | 'sha512';
 /**
@@ -33,6 +35,13 @@ export interface CryptoProvider {
    * process many blocks.
    */
   aesEcb(key: Uint8Array): AesEcb;
+  /**
+   * Checks a signature of a digest the caller computed (`digest` = `hash` of the message):
+   * RSASSA-PSS with MGF1 over `hash` and a salt as long as the digest for RSA keys (signature
+   * big-endian, modulus length), ECDSA for EC keys (r ‖ s, big-endian at the curve width).
+   * Returns false for every signature that does not verify, malformed ones included.
+   */
+  verifyDigest(key: PublicKey, hash: HashName, digest: Uint8Array, signature: Uint8Array): boolean;
 }
 
 /** A running hash: `update` any number of times, then `digest` once (later calls throw). */

@@ -1,5 +1,9 @@
 import * as crypto from 'node:crypto';
+import { ecdsaVerifyDigest } from '../crypto/ecdsa.js';
 import type { AesEcb, CryptoProvider, DigestName, HashName, HmacKey, IncrementalHash } from '../crypto/provider.js';
+import type { PublicKey } from '../crypto/public-key.js';
+import { rsaModulusBits } from '../crypto/public-key.js';
+import { emsaPssVerify, hashLength } from '../crypto/rsa-pss.js';
 import { NvsecError } from '../errors/nvsec-error.js';
 
 const u8 = (b: Buffer): Uint8Array => new Uint8Array(b.buffer, b.byteOffset, b.length);
@@ -129,6 +133,28 @@ function hmacKey(hash: HashName, key: Uint8Array): HmacKey {
   };
 }
 
+const b64url = (b: Uint8Array): string => Buffer.from(b.buffer, b.byteOffset, b.length).toString('base64url');
+
+/**
+ * RSA-PSS over a precomputed digest: OpenSSL's raw public operation, then the EMSA-PSS check
+ * (node:crypto's verify() always hashes the message itself). ECDSA by @noble/curves, for the same
+ * reason.
+ */
+function verifyDigest(key: PublicKey, hash: HashName, digest: Uint8Array, signature: Uint8Array): boolean {
+  if (digest.length !== hashLength(hash)) return false;
+  if (key.kind === 'ec') return ecdsaVerifyDigest(key, digest, signature);
+  const bits = rsaModulusBits(key.n);
+  if (bits < 1024 || signature.length !== Math.ceil(bits / 8)) return false;
+  let em: Uint8Array;
+  try {
+    const pub = crypto.createPublicKey({ key: { kty: 'RSA', n: b64url(key.n), e: b64url(key.e) }, format: 'jwk' });
+    em = u8(crypto.publicDecrypt({ key: pub, padding: crypto.constants.RSA_NO_PADDING }, signature));
+  } catch {
+    return false; // signature not below the modulus, or an unusable key
+  }
+  return emsaPssVerify(nodeCrypto, hash, digest, em, bits, digest.length);
+}
+
 /** {@link CryptoProvider} over node:crypto (OpenSSL). */
 export const nodeCrypto: CryptoProvider = Object.freeze({
   randomBytes: (length: number) => u8(crypto.randomBytes(length)),
@@ -145,4 +171,5 @@ export const nodeCrypto: CryptoProvider = Object.freeze({
   pbkdf2: (hash: HashName, password: Uint8Array, salt: Uint8Array, iterations: number, length: number) =>
     u8(crypto.pbkdf2Sync(password, salt, iterations, length, hash)),
   aesEcb,
+  verifyDigest,
 });

@@ -1,0 +1,28 @@
+export {
+  type BlockReport,
+  type DeviceVerdict,
+  type DeviceVerifyReport,
+  type KeyVerdict,
+  type KeyVerifyReport,
+  leadingValidBlocks,
+  readSignatureBlocks,
+  type SecureBootTrust,
+  type SignedImage,
+  type SignOptions,
+  type SignResult,
+  signImage,
+  splitSignedImage,
+  verifyAsBootloader,
+  verifyWithKey,
+} from './secure-boot-v2.js';
+export {
+  decodeSignatureBlock,
+  encodeSignatureBlock,
+  hashOfScheme,
+  publicKeyDigest,
+  SBV2,
+  SCHEME_NAMES,
+  type Sbv2Scheme,
+  type SignatureBlock,
+  schemeOfKey,
+} from './signature-block.js';

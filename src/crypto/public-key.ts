@@ -1,0 +1,31 @@
+/** Curves nvsec signs and verifies with (NIST names). */
+export type EcCurve = 'P-192' | 'P-256' | 'P-384';
+
+/** An RSA public key: modulus and public exponent, big-endian without leading zero bytes. */
+export interface RsaPublicKey {
+  readonly kind: 'rsa';
+  readonly n: Uint8Array;
+  readonly e: Uint8Array;
+}
+
+/** An EC public key: the affine point, each coordinate big-endian at the curve's full width. */
+export interface EcPublicKey {
+  readonly kind: 'ec';
+  readonly curve: EcCurve;
+  readonly x: Uint8Array;
+  readonly y: Uint8Array;
+}
+
+/** A public key nvsec verifies signatures with. */
+export type PublicKey = RsaPublicKey | EcPublicKey;
+
+/** Byte width of a coordinate, a scalar and each of r and s on `curve`. */
+export const EC_CURVE_BYTES: Readonly<Record<EcCurve, number>> = Object.freeze({ 'P-192': 24, 'P-256': 32, 'P-384': 48 });
+
+/** Bit length of an RSA modulus (big-endian bytes, leading zeros allowed). */
+export function rsaModulusBits(n: Uint8Array): number {
+  let i = 0;
+  while (i < n.length && n[i] === 0) i++;
+  if (i === n.length) return 0;
+  return (n.length - i - 1) * 8 + (32 - Math.clz32(n[i]!));
+}

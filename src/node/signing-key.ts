@@ -1,0 +1,149 @@
+import * as crypto from 'node:crypto';
+import { ecdsaSignDigest } from '../crypto/ecdsa.js';
+import type { HashName } from '../crypto/provider.js';
+import { EC_CURVE_BYTES, type EcCurve, type PublicKey, rsaModulusBits } from '../crypto/public-key.js';
+import { emsaPssEncode, hashLength } from '../crypto/rsa-pss.js';
+import type { Signer } from '../crypto/signer.js';
+import { NvsecError } from '../errors/nvsec-error.js';
+import { nodeCrypto } from './node-crypto.js';
+
+const u8 = (b: Buffer): Uint8Array => new Uint8Array(b.buffer, b.byteOffset, b.length);
+
+/** Key types Secure Boot V2 signs with, by espsecure's `--scheme` names. */
+export type SigningScheme = 'rsa3072' | 'ecdsa192' | 'ecdsa256' | 'ecdsa384';
+export const SIGNING_SCHEMES: readonly SigningScheme[] = Object.freeze(['rsa3072', 'ecdsa192', 'ecdsa256', 'ecdsa384']);
+
+/** OpenSSL curve names of the curves nvsec signs with. */
+const OPENSSL_CURVE: Readonly<Record<EcCurve, string>> = Object.freeze({ 'P-192': 'prime192v1', 'P-256': 'prime256v1', 'P-384': 'secp384r1' });
+const CURVE_OF_OPENSSL: Readonly<Record<string, EcCurve>> = Object.freeze({
+  prime192v1: 'P-192',
+  prime256v1: 'P-256',
+  secp384r1: 'P-384',
+});
+
+/** A key file read by {@link readSigningKey}. */
+export interface SigningKey {
+  readonly publicKey: PublicKey;
+  /** The signer, or null when the file holds only a public key. */
+  readonly signer: Signer | null;
+  /** The key as a SubjectPublicKeyInfo PEM ("-----BEGIN PUBLIC KEY-----"), as espsecure extract-public-key writes it. */
+  readonly publicKeyPem: string;
+}
+
+function publicKeyOf(key: crypto.KeyObject, source: string): PublicKey {
+  if (key.asymmetricKeyType === 'rsa') {
+    const jwk = key.export({ format: 'jwk' });
+    if (jwk.n === undefined || jwk.e === undefined) throw new NvsecError('KEY_UNSUPPORTED', `${source}: RSA key without modulus or exponent`);
+    return { kind: 'rsa', n: u8(Buffer.from(jwk.n, 'base64url')), e: u8(Buffer.from(jwk.e, 'base64url')) };
+  }
+  if (key.asymmetricKeyType === 'ec') {
+    const named = key.asymmetricKeyDetails?.namedCurve ?? '';
+    const curve = Object.hasOwn(CURVE_OF_OPENSSL, named) ? CURVE_OF_OPENSSL[named] : undefined;
+    if (curve === undefined) {
+      throw new NvsecError('KEY_UNSUPPORTED', `${source}: EC curve ${named || '(unnamed)'} is not supported; use NIST P-192, P-256 or P-384`);
+    }
+    // The uncompressed point closes the DER SubjectPublicKeyInfo (JWK export lacks P-192).
+    const w = EC_CURVE_BYTES[curve];
+    const spki = u8(key.type === 'private' ? crypto.createPublicKey(key).export({ format: 'der', type: 'spki' }) : key.export({ format: 'der', type: 'spki' }));
+    const point = spki.subarray(spki.length - 1 - 2 * w);
+    if (point[0] !== 4) throw new NvsecError('KEY_UNSUPPORTED', `${source}: EC public key is not an uncompressed point`);
+    return { kind: 'ec', curve, x: point.slice(1, 1 + w), y: point.slice(1 + w) };
+  }
+  throw new NvsecError('KEY_UNSUPPORTED', `${source}: ${key.asymmetricKeyType ?? 'unknown'} keys are not supported; use RSA or ECDSA (P-192, P-256, P-384)`);
+}
+
+/** The private scalar of an EC key, big-endian at the curve width (SEC1 DER: version 1, then the OCTET STRING). */
+function ecPrivateScalar(key: crypto.KeyObject, curve: EcCurve): Uint8Array {
+  const der = u8(key.export({ format: 'der', type: 'sec1' }));
+  try {
+    let o = 1; // SEQUENCE
+    o += der[o]! & 0x80 ? 1 + (der[o]! & 0x7f) : 1;
+    if (der[o] !== 0x02 || der[o + 1] !== 0x01 || der[o + 2] !== 0x01 || der[o + 3] !== 0x04) throw new Error('layout');
+    const len = der[o + 4]!;
+    const w = EC_CURVE_BYTES[curve];
+    if (len > w) throw new Error('length');
+    const d = new Uint8Array(w);
+    d.set(der.subarray(o + 5, o + 5 + len), w - len);
+    return d;
+  } finally {
+    der.fill(0);
+  }
+}
+
+function rsaSigner(key: crypto.KeyObject, publicKey: PublicKey & { kind: 'rsa' }): Signer {
+  let priv: crypto.KeyObject | null = key;
+  const bits = rsaModulusBits(publicKey.n);
+  return {
+    publicKey,
+    sign: async (digest: Uint8Array, hash: HashName) => {
+      if (priv === null) throw new NvsecError('CRYPTO_KEY_DESTROYED', 'This signing key was destroyed: read the key file again');
+      if (digest.length !== hashLength(hash)) throw new RangeError(`"digest" must be a ${hashLength(hash)}-byte ${hash} digest, got ${digest.length} bytes`);
+      const salt = nodeCrypto.randomBytes(digest.length);
+      const em = emsaPssEncode(nodeCrypto, hash, digest, salt, bits);
+      try {
+        return u8(crypto.privateEncrypt({ key: priv, padding: crypto.constants.RSA_NO_PADDING }, em));
+      } finally {
+        em.fill(0);
+      }
+    },
+    destroy: () => {
+      priv = null;
+    },
+  };
+}
+
+function ecSigner(key: crypto.KeyObject, publicKey: PublicKey & { kind: 'ec' }): Signer {
+  let d: Uint8Array | null = ecPrivateScalar(key, publicKey.curve);
+  return {
+    publicKey,
+    sign: async (digest: Uint8Array, hash: HashName) => {
+      if (d === null) throw new NvsecError('CRYPTO_KEY_DESTROYED', 'This signing key was destroyed: read the key file again');
+      if (digest.length !== hashLength(hash)) throw new RangeError(`"digest" must be a ${hashLength(hash)}-byte ${hash} digest, got ${digest.length} bytes`);
+      return ecdsaSignDigest(publicKey.curve, d, digest, nodeCrypto.randomBytes(32));
+    },
+    destroy: () => {
+      d?.fill(0);
+      d = null;
+    },
+  };
+}
+
+/**
+ * Reads a PEM key file: a private key (PKCS#1 "RSA PRIVATE KEY", SEC1 "EC PRIVATE KEY" or
+ * PKCS#8, as espsecure and OpenSSL write them) gives a signer; a public key ("PUBLIC KEY") gives
+ * only the public half. `source` names the file in error messages.
+ *
+ * @throws {NvsecError} KEY_UNREADABLE when the text is not a PEM key; KEY_UNSUPPORTED for other
+ *   key types or curves
+ * @example
+ * const { signer } = readSigningKey(fs.readFileSync('secure_boot_signing_key.pem', 'utf8'), 'secure_boot_signing_key.pem');
+ */
+export function readSigningKey(pem: string, source = 'key'): SigningKey {
+  let key: crypto.KeyObject;
+  try {
+    key = /PRIVATE KEY-----/.test(pem) ? crypto.createPrivateKey(pem) : crypto.createPublicKey(pem);
+  } catch (e) {
+    throw new NvsecError('KEY_UNREADABLE', `${source} is not a PEM private or public key (${e instanceof Error ? e.message : String(e)})`, { cause: e });
+  }
+  const publicKey = publicKeyOf(key, source);
+  const publicKeyPem = String((key.type === 'private' ? crypto.createPublicKey(key) : key).export({ format: 'pem', type: 'spki' }));
+  let signer: Signer | null = null;
+  if (key.type === 'private') signer = publicKey.kind === 'rsa' ? rsaSigner(key, publicKey) : ecSigner(key, publicKey);
+  return { publicKey, signer, publicKeyPem };
+}
+
+/**
+ * A new signing key as PEM, in the form espsecure generate-signing-key writes: RSA-3072 (e =
+ * 65537) as PKCS#1 "RSA PRIVATE KEY", ECDSA as SEC1 "EC PRIVATE KEY". From OpenSSL's generator.
+ * @example const pem = generateSigningKey('ecdsa256');
+ */
+export function generateSigningKey(scheme: SigningScheme): string {
+  if (scheme === 'rsa3072') {
+    const { privateKey } = crypto.generateKeyPairSync('rsa', { modulusLength: 3072, publicExponent: 65537 });
+    return String(privateKey.export({ format: 'pem', type: 'pkcs1' }));
+  }
+  const curve: EcCurve | undefined = ({ ecdsa192: 'P-192', ecdsa256: 'P-256', ecdsa384: 'P-384' } as const)[scheme];
+  if (curve === undefined) throw new RangeError(`"scheme" must be one of ${SIGNING_SCHEMES.join(', ')}, got ${String(scheme)}`);
+  const { privateKey } = crypto.generateKeyPairSync('ec', { namedCurve: OPENSSL_CURVE[curve] });
+  return String(privateKey.export({ format: 'pem', type: 'sec1' }));
+}
