@@ -5,6 +5,7 @@ import type { Signer } from '../crypto/signer.js';
 import { NvsecError } from '../errors/nvsec-error.js';
 import {
   decodeSignatureBlock,
+  EMPTY_SLOT,
   encodeSignatureBlock,
   hashOfScheme,
   SBV2,
@@ -173,7 +174,9 @@ export function verifyWithKey(crypto: CryptoProvider, signedImage: Uint8Array, k
   const digests = digestsOf(crypto, region, blocks.flatMap((b) => (b.scheme ? [hashOfScheme(b.scheme)] : [])));
   const reports = blocks.map((block): BlockReport<KeyVerdict> => {
     const n = block.index;
-    if (!block.valid || !block.scheme) return { block, verdict: 'invalid', message: `Signature block ${n} invalid (${block.problem}). Skipping.` };
+    if (!block.valid || !block.scheme) {
+      return { block, verdict: 'invalid', message: `Signature block ${n} invalid${block.problem === EMPTY_SLOT ? '' : ` (${block.problem})`}. Skipping.` };
+    }
     const actual = digests.get(hashOfScheme(block.scheme))!;
     if (!bytesEqual(actual, block.imageDigest!)) {
       return { block, verdict: 'digest-mismatch', message: `Signature block ${n} image digest does not match the actual image digest: the signed data was changed after signing.` };
@@ -184,7 +187,7 @@ export function verifyWithKey(crypto: CryptoProvider, signedImage: Uint8Array, k
     const ok = crypto.verifyDigest(key, hashOfScheme(block.scheme), actual, block.signature!);
     return ok
       ? { block, verdict: 'verified', message: `Signature block ${n} verification successful using the supplied key (${kindLabel(block.scheme)}).` }
-      : { block, verdict: 'not-signed-by-key', message: `Signature block ${n} is not signed by the supplied key.` };
+      : { block, verdict: 'not-signed-by-key', message: `Signature block ${n} is not signed by the supplied key. Checking the next block...` };
   });
   const first = reports.find((r) => r.verdict === 'verified');
   const tampered = reports.some((r) => r.verdict === 'digest-mismatch');

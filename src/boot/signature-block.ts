@@ -16,6 +16,9 @@ export const SBV2 = Object.freeze({
   CRC_OFFSET: 1196,
 });
 
+/** {@link SignatureBlock.problem} of a slot that holds no block (0xFF). */
+export const EMPTY_SLOT = 'empty slot';
+
 /** Signature schemes of Secure Boot V2 blocks, by espsecure's `--scheme` names. */
 export type Sbv2Scheme = 'rsa3072' | 'ecdsa192' | 'ecdsa256' | 'ecdsa384';
 
@@ -182,7 +185,7 @@ export function decodeSignatureBlock(crypto: CryptoProvider, sector: Uint8Array,
     signature: null,
     keyDigest: null,
   });
-  if (magic !== SBV2.MAGIC) return invalid(magic === 0xff ? 'empty slot' : `magic byte 0x${magic.toString(16)} is not 0xe7`);
+  if (magic !== SBV2.MAGIC) return invalid(magic === 0xff ? EMPTY_SLOT : `magic byte 0x${magic.toString(16)} is not 0xe7`);
   if (crcStored !== crcCalculated) return invalid(`CRC32 0x${crcStored.toString(16)} stored, 0x${crcCalculated.toString(16)} calculated`);
   let scheme: Sbv2Scheme;
   let publicKey: PublicKey;

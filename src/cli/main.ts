@@ -4,6 +4,7 @@ import { packageVersion } from './_package.js';
 import { EXIT } from './_run.js';
 import { registerDemoCommand } from './demo.js';
 import { registerNvsCommands } from './nvs.js';
+import { registerSecureBootCommands } from './secure-boot.js';
 import { registerSeedCommands } from './seed.js';
 import { registerSelftestCommand } from './selftest.js';
 
@@ -20,6 +21,7 @@ function buildProgram(): Command {
     .exitOverride()
     .configureOutput({ outputError: (text, write) => write(`nvsec: ${text}`) });
   registerNvsCommands(program);
+  registerSecureBootCommands(program);
   registerSeedCommands(program);
   registerSelftestCommand(program);
   registerDemoCommand(program);
