@@ -1,11 +1,13 @@
 // The benchmarks measure the compiled library in dist/ (what users run; `npm run bench` builds
 // first), not the sources through the test loader. Types come from src/ so this file type-checks
 // before a build.
+import type * as SecureBootV2 from '../src/boot/secure-boot-v2.js';
 import type * as Equal from '../src/bytes/equal.js';
 import type * as CtrDrbgModule from '../src/entropy/ctr-drbg.js';
 import type * as HmacDrbgModule from '../src/entropy/hmac-drbg.js';
 import type * as Memory from '../src/flash/memory-flash.js';
 import type * as NodeCrypto from '../src/node/node-crypto.js';
+import type * as SigningKeyModule from '../src/node/signing-key.js';
 import type * as Diagnose from '../src/nvs/crypto/diagnose.js';
 import type * as EntryCipher from '../src/nvs/crypto/entry-cipher.js';
 import type * as ImageCipher from '../src/nvs/crypto/image-cipher.js';
@@ -24,6 +26,8 @@ export const { NvsEntryCipher } = await load<typeof EntryCipher>('nvs/crypto/ent
 export const { decryptNvsImage, encryptNvsImage } = await load<typeof ImageCipher>('nvs/crypto/image-cipher.js');
 export const { diagnoseNvsDecryption } = await load<typeof Diagnose>('nvs/crypto/diagnose.js');
 export const { parseKeysPartition } = await load<typeof KeysPartition>('nvs/crypto/keys-partition.js');
+export const { signImage, verifyWithKey } = await load<typeof SecureBootV2>('boot/secure-boot-v2.js');
+export const { readSigningKey } = await load<typeof SigningKeyModule>('node/signing-key.js');
 export const { CtrDrbg } = await load<typeof CtrDrbgModule>('entropy/ctr-drbg.js');
 export const { HmacDrbg } = await load<typeof HmacDrbgModule>('entropy/hmac-drbg.js');
 

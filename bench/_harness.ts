@@ -124,6 +124,18 @@ export function timeInProcess(fn: () => void, warmups: number, runs: number): nu
   return samples;
 }
 
+/** {@link timeInProcess} for an async `fn` (each run awaited before the next starts). */
+export async function timeInProcessAsync(fn: () => Promise<void>, warmups: number, runs: number): Promise<number[]> {
+  for (let i = 0; i < warmups; i++) await fn();
+  const samples: number[] = [];
+  for (let i = 0; i < runs; i++) {
+    const t0 = process.hrtime.bigint();
+    await fn();
+    samples.push(secondsSince(t0));
+  }
+  return samples;
+}
+
 /** Hex SHA-256 of some bytes. */
 export function sha256Hex(bytes: Uint8Array): string {
   return createHash('sha256').update(bytes).digest('hex');

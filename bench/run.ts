@@ -15,6 +15,7 @@ import { DRBG_IDS, runDrbgGroup } from './entropy-drbg.js';
 import { ENCRYPTION_IDS, runEncryptionGroup } from './nvs-encryption.js';
 import { SHARED } from './nvs-generate.js';
 import { FULL_RUNTIME, QUICK_RUNTIME, runRuntimeGroup } from './nvs-runtime.js';
+import { runSigningGroup, SIGNING_IDS } from './boot-signing.js';
 
 const RUNTIME_IDS = [
   'set_u32_1000keys_steady',
@@ -32,6 +33,7 @@ const GROUPS: Readonly<Record<string, readonly string[]>> = {
   encryption: ENCRYPTION_IDS,
   'runtime-encrypted': RUNTIME_IDS.map((id) => `${id}${ENCRYPTED_SUFFIX}`),
   drbg: DRBG_IDS,
+  signing: SIGNING_IDS,
 };
 const ALL_IDS = Object.values(GROUPS).flat();
 
@@ -40,7 +42,7 @@ function usage(message: string): never {
   process.exit(2);
 }
 
-function main(): void {
+async function main(): Promise<void> {
   let values: { only?: string; quick?: boolean; help?: boolean };
   try {
     ({ values } = parseArgs({
@@ -95,6 +97,7 @@ function main(): void {
     );
   }
   rows.push(...runDrbgGroup({ only, log, quick }));
+  rows.push(...(await runSigningGroup({ warmups: quick ? 1 : 2, runs: quick ? 3 : 5, inProcessWarmups: quick ? 1 : 2, inProcessRuns: quick ? 3 : 9, only, log })));
   const totalS = secondsSince(start);
 
   const cpus = os.cpus();
@@ -146,4 +149,4 @@ function main(): void {
   }
 }
 
-main();
+await main();

@@ -129,7 +129,7 @@ export async function signImage(crypto: CryptoProvider, data: Uint8Array, signer
     const digest = digests.get(hash)!;
     const signature = await signer.sign(digest, hash);
     // A signer fault (or a broken HSM) must not ship an image that will not boot.
-    if (!crypto.verifyDigest(signer.publicKey, hash, digest, signature)) {
+    if (!(await crypto.verifyDigest(signer.publicKey, hash, digest, signature))) {
       throw new NvsecError('SBV2_SIGNATURE_FAILED', `the ${SCHEME_NAMES[schemes[i]!]} signer returned a signature that does not verify with its own public key; nothing was written`);
     }
     out.set(encodeSignatureBlock(signer.publicKey, digest, signature), sectorAt + (kept.length + i) * SBV2.BLOCK_SIZE);
@@ -167,12 +167,18 @@ const kindLabel = (scheme: Sbv2Scheme): string => (scheme === 'rsa3072' ? 'RSA' 
  *
  * @throws {NvsecError} SBV2_BAD_LENGTH; SBV2_KEY_UNSUPPORTED for an RSA key that is not 3072 bits
  */
-export function verifyWithKey(crypto: CryptoProvider, signedImage: Uint8Array, key: PublicKey): KeyVerifyReport {
+export async function verifyWithKey(crypto: CryptoProvider, signedImage: Uint8Array, key: PublicKey): Promise<KeyVerifyReport> {
   const { region, sector } = splitSignedImage(signedImage);
   const keyScheme = schemeOfKey(key);
   const blocks = readSignatureBlocks(crypto, sector);
   const digests = digestsOf(crypto, region, blocks.flatMap((b) => (b.scheme ? [hashOfScheme(b.scheme)] : [])));
-  const reports = blocks.map((block): BlockReport<KeyVerdict> => {
+  const reports: BlockReport<KeyVerdict>[] = [];
+  for (const block of blocks) reports.push(await checkWithKey(block));
+  const first = reports.find((r) => r.verdict === 'verified');
+  const tampered = reports.some((r) => r.verdict === 'digest-mismatch');
+  return { verified: first !== undefined && !tampered, verifiedBlock: first && !tampered ? first.block.index : null, blocks: reports };
+
+  async function checkWithKey(block: SignatureBlock): Promise<BlockReport<KeyVerdict>> {
     const n = block.index;
     if (!block.valid || !block.scheme) {
       return { block, verdict: 'invalid', message: `Signature block ${n} invalid${block.problem === EMPTY_SLOT ? '' : ` (${block.problem})`}. Skipping.` };
@@ -184,14 +190,11 @@ export function verifyWithKey(crypto: CryptoProvider, signedImage: Uint8Array, k
     if (block.scheme !== keyScheme) {
       return { block, verdict: 'wrong-key-type', message: `Signature block ${n} is ${SCHEME_NAMES[block.scheme]} but the supplied key is ${SCHEME_NAMES[keyScheme]}: use the ${SCHEME_NAMES[block.scheme]} public key.` };
     }
-    const ok = crypto.verifyDigest(key, hashOfScheme(block.scheme), actual, block.signature!);
+    const ok = await crypto.verifyDigest(key, hashOfScheme(block.scheme), actual, block.signature!);
     return ok
       ? { block, verdict: 'verified', message: `Signature block ${n} verification successful using the supplied key (${kindLabel(block.scheme)}).` }
       : { block, verdict: 'not-signed-by-key', message: `Signature block ${n} is not signed by the supplied key. Checking the next block...` };
-  });
-  const first = reports.find((r) => r.verdict === 'verified');
-  const tampered = reports.some((r) => r.verdict === 'digest-mismatch');
-  return { verified: first !== undefined && !tampered, verifiedBlock: first && !tampered ? first.block.index : null, blocks: reports };
+  }
 }
 
 /** The eFuse state the bootloader checks signatures against. */
@@ -226,13 +229,19 @@ export interface DeviceVerifyReport {
  * const { region, sector } = splitSignedImage(file);
  * verifyAsBootloader(nodeCrypto, region, sector, { digests: [digest0, null, null] }).accepted;
  */
-export function verifyAsBootloader(crypto: CryptoProvider, region: Uint8Array, sector: Uint8Array, trust: SecureBootTrust): DeviceVerifyReport {
+export async function verifyAsBootloader(crypto: CryptoProvider, region: Uint8Array, sector: Uint8Array, trust: SecureBootTrust): Promise<DeviceVerifyReport> {
   if (region.length % SBV2.SECTOR_SIZE !== 0) throw new RangeError(`"region" must be a multiple of ${SBV2.SECTOR_SIZE} bytes, got ${region.length}`);
   const blocks = readSignatureBlocks(crypto, sector);
   const digests = digestsOf(crypto, region, blocks.flatMap((b) => (b.scheme ? [hashOfScheme(b.scheme)] : [])));
   const burned = trust.digests.map((d) => (d && d.some((b) => b !== 0) ? d : null));
   const failing: number[] = [];
-  const reports = blocks.map((block): BlockReport<DeviceVerdict> => {
+  const reports: BlockReport<DeviceVerdict>[] = [];
+  for (const block of blocks) reports.push(await checkAsBootloader(block));
+  const ok = reports.find((r) => r.verdict === 'ok');
+  const trustedSlot = ok ? burned.findIndex((d, i) => d !== null && !trust.revoked?.[i] && bytesEqual(d, ok.block.keyDigest!)) : null;
+  return { accepted: ok !== undefined, acceptedBlock: ok ? ok.block.index : null, trustedSlot, blocks: reports, slotsFailingSignature: failing };
+
+  async function checkAsBootloader(block: SignatureBlock): Promise<BlockReport<DeviceVerdict>> {
     const n = block.index;
     if (!block.valid || !block.scheme) return { block, verdict: 'invalid', message: `block ${n}: invalid (${block.problem})` };
     if (trust.schemes && !trust.schemes.includes(block.scheme)) {
@@ -244,13 +253,10 @@ export function verifyAsBootloader(crypto: CryptoProvider, region: Uint8Array, s
     if (live.length === 0) return { block, verdict: 'revoked-key', message: `block ${n}: key digest slot ${slots.join(', ')} is revoked` };
     const actual = digests.get(hashOfScheme(block.scheme))!;
     if (!bytesEqual(actual, block.imageDigest!)) return { block, verdict: 'digest-mismatch', message: `block ${n}: image digest does not match (image corrupted on flash)` };
-    if (!crypto.verifyDigest(block.publicKey!, hashOfScheme(block.scheme), actual, block.signature!)) {
+    if (!(await crypto.verifyDigest(block.publicKey!, hashOfScheme(block.scheme), actual, block.signature!))) {
       failing.push(...live);
       return { block, verdict: 'bad-signature', message: `block ${n}: signature does not verify (image valid, signature bad)` };
     }
     return { block, verdict: 'ok', message: `block ${n}: verified with eFuse digest slot ${live[0]}` };
-  });
-  const ok = reports.find((r) => r.verdict === 'ok');
-  const trustedSlot = ok ? burned.findIndex((d, i) => d !== null && !trust.revoked?.[i] && bytesEqual(d, ok.block.keyDigest!)) : null;
-  return { accepted: ok !== undefined, acceptedBlock: ok ? ok.block.index : null, trustedSlot, blocks: reports, slotsFailingSignature: failing };
+  }
 }

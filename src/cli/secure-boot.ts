@@ -123,7 +123,7 @@ async function signData(input: string, opts: SignOpts, cmd: Command): Promise<vo
   }
 }
 
-function verifySignature(input: string, opts: VerifyOpts, cmd: Command): void {
+async function verifySignature(input: string, opts: VerifyOpts, cmd: Command): Promise<void> {
   if ((opts.keyfile === undefined) === (opts.trustedDigest === undefined)) {
     usageError(cmd, 'give either --keyfile KEY (check with that key) or --trusted-digest FILE (check as the bootloader does)');
   }
@@ -133,7 +133,7 @@ function verifySignature(input: string, opts: VerifyOpts, cmd: Command): void {
   let failure: string;
   let json: Record<string, unknown>;
   if (opts.keyfile !== undefined) {
-    const r = verifyWithKey(nodeCrypto, data, readKeyFile(opts.keyfile).publicKey);
+    const r = await verifyWithKey(nodeCrypto, data, readKeyFile(opts.keyfile).publicKey);
     lines = r.blocks.flatMap((b) => (b.block.valid ? [`Signature block ${b.block.index} is valid (${kindOf(b.block)}).`, b.message] : [b.message]));
     verified = r.verified;
     json = { verified, verifiedBlock: r.verifiedBlock, blocks: r.blocks.map((b) => ({ ...blockJson(b.block), verdict: b.verdict, message: b.message })) };
@@ -153,7 +153,7 @@ function verifySignature(input: string, opts: VerifyOpts, cmd: Command): void {
       revoked[Number(r)] = true;
     }
     const { region, sector } = splitSignedImage(data);
-    const r = verifyAsBootloader(nodeCrypto, region, sector, { digests, revoked });
+    const r = await verifyAsBootloader(nodeCrypto, region, sector, { digests, revoked });
     lines = r.blocks.map((b) => `Signature ${b.message}.`);
     verified = r.accepted;
     if (verified) lines.push(`Image accepted: block ${r.acceptedBlock} with eFuse digest slot ${r.trustedSlot}.`);

@@ -39,9 +39,10 @@ export interface CryptoProvider {
    * Checks a signature of a digest the caller computed (`digest` = `hash` of the message):
    * RSASSA-PSS with MGF1 over `hash` and a salt as long as the digest for RSA keys (signature
    * big-endian, modulus length), ECDSA for EC keys (r ‖ s, big-endian at the curve width).
-   * Returns false for every signature that does not verify, malformed ones included.
+   * Resolves to false for every signature that does not verify, malformed ones included.
+   * Asynchronous like WebCrypto, and so implementations can load curve code on first use.
    */
-  verifyDigest(key: PublicKey, hash: HashName, digest: Uint8Array, signature: Uint8Array): boolean;
+  verifyDigest(key: PublicKey, hash: HashName, digest: Uint8Array, signature: Uint8Array): Promise<boolean>;
 }
 
 /** A running hash: `update` any number of times, then `digest` once (later calls throw). */

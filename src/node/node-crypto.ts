@@ -1,5 +1,4 @@
 import * as crypto from 'node:crypto';
-import { ecdsaVerifyDigest } from '../crypto/ecdsa.js';
 import type { AesEcb, CryptoProvider, DigestName, HashName, HmacKey, IncrementalHash } from '../crypto/provider.js';
 import type { PublicKey } from '../crypto/public-key.js';
 import { rsaModulusBits } from '../crypto/public-key.js';
@@ -140,9 +139,10 @@ const b64url = (b: Uint8Array): string => Buffer.from(b.buffer, b.byteOffset, b.
  * (node:crypto's verify() always hashes the message itself). ECDSA by @noble/curves, for the same
  * reason.
  */
-function verifyDigest(key: PublicKey, hash: HashName, digest: Uint8Array, signature: Uint8Array): boolean {
+async function verifyDigest(key: PublicKey, hash: HashName, digest: Uint8Array, signature: Uint8Array): Promise<boolean> {
   if (digest.length !== hashLength(hash)) return false;
-  if (key.kind === 'ec') return ecdsaVerifyDigest(key, digest, signature);
+  // Loaded on first use: commands that never check an ECDSA signature do not pay for the curve code.
+  if (key.kind === 'ec') return (await import('../crypto/ecdsa.js')).ecdsaVerifyDigest(key, digest, signature);
   const bits = rsaModulusBits(key.n);
   if (bits < 1024 || signature.length !== Math.ceil(bits / 8)) return false;
   let em: Uint8Array;

@@ -1,5 +1,4 @@
 import * as crypto from 'node:crypto';
-import { ecdsaSignDigest } from '../crypto/ecdsa.js';
 import type { HashName } from '../crypto/provider.js';
 import { EC_CURVE_BYTES, type EcCurve, type PublicKey, rsaModulusBits } from '../crypto/public-key.js';
 import { emsaPssEncode, hashLength } from '../crypto/rsa-pss.js';
@@ -99,6 +98,7 @@ function ecSigner(key: crypto.KeyObject, publicKey: PublicKey & { kind: 'ec' }):
     sign: async (digest: Uint8Array, hash: HashName) => {
       if (d === null) throw new NvsecError('CRYPTO_KEY_DESTROYED', 'This signing key was destroyed: read the key file again');
       if (digest.length !== hashLength(hash)) throw new RangeError(`"digest" must be a ${hashLength(hash)}-byte ${hash} digest, got ${digest.length} bytes`);
+      const { ecdsaSignDigest } = await import('../crypto/ecdsa.js'); // curve code loaded on first use
       return ecdsaSignDigest(publicKey.curve, d, digest, nodeCrypto.randomBytes(32));
     },
     destroy: () => {
