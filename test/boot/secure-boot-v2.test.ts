@@ -3,6 +3,7 @@ import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { describe, it } from 'node:test';
+import fc from 'fast-check';
 import { leadingValidBlocks, readSignatureBlocks, signImage, splitSignedImage, verifyAsBootloader, verifyWithKey } from '../../src/boot/secure-boot-v2.js';
 import { publicKeyDigest, SBV2 } from '../../src/boot/signature-block.js';
 import { crc32le } from '../../src/bytes/crc32.js';
@@ -247,5 +248,27 @@ describe('Secure Boot V2 signing and verification', () => {
     const k = readSigningKey(generateSigningKey('ecdsa256'));
     k.signer!.destroy!();
     await assert.rejects(k.signer!.sign(new Uint8Array(32), 'sha256'), { code: 'CRYPTO_KEY_DESTROYED' });
+  });
+});
+
+describe('signature block decoding', () => {
+  it('never throws on arbitrary sectors, even with a good magic byte and CRC', () => {
+    fc.assert(
+      fc.property(fc.uint8Array({ minLength: 4096, maxLength: 4096 }), fc.integer({ min: 1, max: 3 }), fc.integer({ min: 0, max: 255 }), (bytes, version, b2) => {
+        const sector = bytes.slice();
+        for (let i = 0; i < 3; i++) {
+          const at = i * SBV2.BLOCK_SIZE;
+          sector[at] = SBV2.MAGIC;
+          sector[at + 1] = version;
+          sector[at + 2] = b2 % 3;
+          fixCrc(sector, 0, i);
+        }
+        for (const b of readSignatureBlocks(nodeCrypto, sector)) {
+          assert.equal(b.valid, b.scheme !== null);
+          if (b.valid) assert.equal(b.keyDigest?.length, 32);
+        }
+      }),
+      { numRuns: 300 },
+    );
   });
 });
