@@ -63,7 +63,7 @@ function chip(
  * CHIPS.esp32c3.chipId; // 5
  * CHIPS.esp32.irom;     // { start: 0x400d0000, end: 0x40400000 }
  */
-export const CHIPS: Readonly<Record<string, ChipInfo>> = Object.freeze({
+export const CHIPS = Object.freeze({
   esp32: chip('esp32', 'ESP32', 0, win(0x400d0000, 0x40400000), win(0x3f400000, 0x3f800000), 0x1000, FREQ_80),
   esp32s2: chip('esp32s2', 'ESP32-S2', 2, win(0x40080000, 0x40b80000), win(0x3f000000, 0x3f3f0000), 0x1000, FREQ_80),
   esp32c3: chip('esp32c3', 'ESP32-C3', 5, win(0x42000000, 0x42800000), win(0x3c000000, 0x3c800000), 0x0, FREQ_80),
@@ -102,7 +102,7 @@ export function chipById(chipId: number): ChipInfo | undefined {
  */
 export function chipByName(name: string): ChipInfo {
   const key = name.toLowerCase().replace(/[-_]/g, '');
-  const found = CHIPS[key];
+  const found = (CHIPS as Readonly<Record<string, ChipInfo>>)[key];
   if (!found) throw new RangeError(`chip: unknown chip "${name}"; expected one of ${Object.keys(CHIPS).join(', ')}`);
   return found;
 }
