@@ -80,7 +80,12 @@ export const CHIPS = Object.freeze({
   esp32s31: chip('esp32s31', 'ESP32-S31', 32, null, null, 0x2000, FREQ_UNKNOWN, PAGES_S31),
 });
 
-/** The header's chip_id value that marks an image as invalid for every chip. */
+/**
+ * The header's chip_id value that marks an image as invalid for every chip.
+ *
+ * @example
+ * if (header.chipId === CHIP_ID_INVALID) throw new Error('image marked invalid');
+ */
 export const CHIP_ID_INVALID = 0xffff;
 
 /**

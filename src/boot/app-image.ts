@@ -15,7 +15,7 @@ export interface AppImageSegment {
   loadAddr: number;
   length: number;
   data: Uint8Array;
-  /** Where the load address points on the image's chip; null when the chip is unknown. */
+  /** Where the load address points on the image's chip; null when nvsec lacks the chip's flash windows. */
   memory: SegmentMemory | null;
 }
 
@@ -212,11 +212,17 @@ function _readSegments(image: Uint8Array, count: number, chip: ChipInfo | null):
       loadAddr,
       length,
       data: image.subarray(dataOffset, dataOffset + length),
-      memory: chip ? segmentMemory(chip, loadAddr) : null,
+      memory: _memory(chip, loadAddr),
     });
     pos = dataOffset + length;
   }
   return segments;
+}
+
+/** Memory type of a load address, or null when the chip or its flash windows are unknown. */
+function _memory(chip: ChipInfo | null, loadAddr: number): SegmentMemory | null {
+  if (loadAddr === 0) return 'PADDING';
+  return chip?.irom && chip.drom ? segmentMemory(chip, loadAddr) : null;
 }
 
 /** MMU page size recorded in segment 0's esp_app_desc_t, if any. */
