@@ -11,4 +11,5 @@ export {
   type SignatureSectorInfo,
 } from './app-image.js';
 export { type LoadCheckFailure, type LoadCheckName, type LoadCheckOptions, type LoadCheckResult, checkLoadable } from './app-image-check.js';
+export { type ElfImageInput, type ElfSection, readElfForImage } from './app-image-elf.js';
 export { type AppImageHeaderFields, type AppImageSegmentInput, type BuildAppImageOptions, buildAppImage } from './app-image-build.js';

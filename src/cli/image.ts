@@ -1,9 +1,13 @@
-import type { Command } from 'commander';
+import * as path from 'node:path';
+import { type Command, Option } from 'commander';
 import { toHex } from '../bytes/hex.js';
+import { buildAppImage } from '../boot/app-image-build.js';
 import { type ChipInfo, chipByName } from '../boot/app-image-chips.js';
-import { FLASH_SIZES, SPI_MODES } from '../boot/app-image-header.js';
+import { readElfForImage } from '../boot/app-image-elf.js';
+import { FLASH_SIZES, IMAGE_FORMAT, SPI_MODES } from '../boot/app-image-header.js';
 import { type AppImage, parseAppImage } from '../boot/app-image.js';
 import { NvsecError } from '../errors/nvsec-error.js';
+import { writeFileAtomic } from '../node/atomic-file.js';
 import { nodeCrypto } from '../node/node-crypto.js';
 import { readImage } from './nvs-dump.js';
 import { EXIT, reportError, runAction } from './_run.js';
@@ -15,6 +19,44 @@ interface InfoOptions {
 
 /** Errors that mean "this file is not an image" (esptool exits 2 for these). */
 const NOT_AN_IMAGE = new Set(['IMAGE_BAD_MAGIC', 'IMAGE_TRUNCATED']);
+
+interface BuildOptions {
+  chip: string;
+  output?: string;
+  flashMode: string;
+  flashFreq?: string;
+  flashSize: string;
+  minRev: string;
+  minRevFull: string;
+  maxRevFull: string;
+  securePadV2?: boolean;
+  padToSize?: string;
+  elfSha256Offset?: string;
+  dontAppendDigest?: boolean;
+  flashMmuPageSize?: string;
+  json?: boolean;
+}
+
+const BUILD_HELP_AFTER = `
+Converts an ESP-IDF app ELF into a flashable image, byte-identical to "esptool elf2image" 5.3.1
+(same option names): loadable sections (PROGBITS, INIT/FINI/PREINIT_ARRAY with an address) become
+segments, adjacent ones are merged, flash-mapped segments are placed at their load address's
+offset in the 64 KiB MMU page (RAM segments moved or split into the gap, else a zero padding
+segment), ESP32 flash segments get the 0x24 tail rule, then checksum and SHA-256.
+The ELF's SHA-256 is patched into esp_app_desc_t (offset 0xb0) when the ELF has a .flash.appdesc
+section, or at --elf-sha256-offset. The image is checked (parsed back) before it is written, and
+written atomically: a failed run leaves no file.
+
+Exit status: 0 on success; 2 for bad input (not an ELF, two flash sections in one MMU page, more
+than 16 segments, an unknown chip or option value), as esptool does; 1 when a file cannot be
+read or written.
+
+Examples:
+  $ nvsec image build --chip esp32c3 --flash-mode dio --flash-freq 80m --flash-size 4MB app.elf
+      writes app.bin
+  $ nvsec image elf2image --chip esp32 --min-rev-full 300 --max-rev-full 399 -o build/app.bin app.elf
+  $ nvsec image build --chip esp32s3 --secure-pad-v2 -o app-padded.bin app.elf   (for Secure Boot V2 signing)
+`;
 
 const HELP_AFTER = `
 Decodes an app (or bootloader) image written by "esptool elf2image" and checks it like
@@ -88,6 +130,115 @@ export function registerImageCommands(program: Command): void {
         }
       }),
     );
+  image
+    .command('build')
+    .alias('elf2image')
+    .summary('make an app image from an ELF (esptool elf2image)')
+    .description('Create an ESP app image (.bin) from an app ELF, byte-identical to esptool elf2image 5.3.1')
+    .argument('<input>', 'the app ELF file')
+    .requiredOption('--chip <chip>', 'target chip: esp32, esp32s2, esp32s3, esp32c3, esp32c2, esp32c6, esp32h2, esp32p4, esp32c5, esp32h4')
+    .option('-o, --output <file>', 'output image (default: the input name with .bin)')
+    .addOption(new Option('--flash-mode <mode>', 'SPI flash mode').choices(['qio', 'qout', 'dio', 'dout']).default('qio'))
+    .option('--flash-freq <freq>', "SPI flash clock, e.g. 80m, 40m (chip specific; default: header value 0, the chip's default)")
+    .option('--flash-size <size>', 'flash size: 1MB, 2MB, 4MB, 8MB, 16MB, 32MB, 64MB, 128MB', '1MB')
+    .option('-r, --min-rev <n>', 'legacy minimum chip revision (header byte 14)', '0')
+    .option('--min-rev-full <n>', 'minimum chip revision, major*100 + minor', '0')
+    .option('--max-rev-full <n>', 'maximum chip revision, major*100 + minor (65535 = no limit)', '65535')
+    .option('--secure-pad-v2', 'pad the image to a multiple of 64 KiB so a Secure Boot V2 signature sector can follow')
+    .option('--pad-to-size <size>', 'append 0xFF up to a multiple of this size (bytes, 0x…, or 4KB / 1MB)')
+    .option('--elf-sha256-offset <offset>', 'image offset to store the ELF SHA-256 at (default 0xb0 when the ELF has .flash.appdesc)')
+    .option('--dont-append-digest', 'do not append the SHA-256 of the image (header byte 23 = 0)')
+    .option('--flash-mmu-page-size <size>', 'MMU page size for flash-mapped alignment (default 64KB)')
+    .option('--json', 'print {"output", "size", "segments", "sha256", "elfSha256"} as JSON')
+    .addHelpText('after', BUILD_HELP_AFTER)
+    .action(
+      runAction((input: string, opts: BuildOptions, command: Command) => {
+        try {
+          buildCommand(command, input, opts);
+        } catch (e) {
+          if (e instanceof NvsecError && (e.code.startsWith('IMAGE_') || e.code === 'ELF_INVALID')) {
+            reportError(e);
+            process.exitCode = EXIT.USAGE;
+            return;
+          }
+          throw e;
+        }
+      }),
+    );
+}
+
+function buildCommand(command: Command, input: string, opts: BuildOptions): void {
+  const usage = (message: string): never => command.error(`error: ${message}`, { exitCode: EXIT.USAGE, code: 'nvsec.usage' });
+  let chip: ChipInfo;
+  try {
+    chip = chipByName(opts.chip);
+  } catch (e) {
+    return usage(`--chip: ${(e as Error).message.replace(/^chip: /, '')}`);
+  }
+  const spiSize = FLASH_SIZES.indexOf(opts.flashSize.toUpperCase());
+  if (spiSize < 0) usage(`--flash-size: "${opts.flashSize}" is not one of ${FLASH_SIZES.join(', ')}`);
+  let spiSpeed = 0;
+  if (opts.flashFreq !== undefined) {
+    const code = chip.flashFreqs[opts.flashFreq.toLowerCase()];
+    if (code === undefined) usage(`--flash-freq: ${chip.displayName} supports ${Object.keys(chip.flashFreqs).join(', ') || 'no known frequencies'}, not "${opts.flashFreq}"`);
+    spiSpeed = code!;
+  }
+  const num = (name: string, text: string, max: number): number => {
+    const n = /^(0x[0-9a-f]+|\d+)$/i.test(text.trim()) ? Number(text.trim()) : Number.NaN;
+    if (!Number.isInteger(n) || n < 0 || n > max) usage(`${name}: "${text}" is not a number in 0..${max}`);
+    return n;
+  };
+  const size = (name: string, text: string): number => {
+    const m = /^(\d+)\s*(KB|MB)$/i.exec(text.trim());
+    const n = m ? Number(m[1]) * (m[2]!.toUpperCase() === 'KB' ? 1024 : 1024 * 1024) : num(name, text, 0x7fffffff);
+    if (n <= 0) usage(`${name}: must be positive`);
+    return n;
+  };
+  const mmuPageSize = opts.flashMmuPageSize !== undefined ? size('--flash-mmu-page-size', opts.flashMmuPageSize) : IMAGE_FORMAT.DEFAULT_MMU_PAGE_SIZE;
+  if (!chip.mmuPageSizes.includes(mmuPageSize)) usage(`--flash-mmu-page-size: ${chip.displayName} supports ${chip.mmuPageSizes.map((p) => `${p / 1024}KB`).join(', ')}`);
+  if (opts.securePadV2 && opts.dontAppendDigest) usage('--secure-pad-v2 needs the appended SHA-256: drop --dont-append-digest');
+
+  const elfBytes = readImage(input);
+  const elf = readElfForImage(elfBytes);
+  const hasAppDesc = elf.sections.some((s) => s.name === '.flash.appdesc');
+  const elfShaOffset = opts.elfSha256Offset !== undefined ? num('--elf-sha256-offset', opts.elfSha256Offset, 0xffffffff) : hasAppDesc ? IMAGE_FORMAT.ELF_SHA256_OFFSET : undefined;
+  const elfSha256 = nodeCrypto.digest('sha256', elfBytes);
+  const image = buildAppImage(nodeCrypto, {
+    header: {
+      chipId: chip.chipId,
+      entryAddr: elf.entryAddr,
+      spiMode: SPI_MODES.indexOf(opts.flashMode.toUpperCase()),
+      spiSpeed,
+      spiSize,
+      minChipRevLegacy: num('--min-rev', opts.minRev, 0xff),
+      minChipRevFull: num('--min-rev-full', opts.minRevFull, 0xffff),
+      maxChipRevFull: num('--max-rev-full', opts.maxRevFull, 0xffff),
+    },
+    segments: elf.sections,
+    hashAppended: !opts.dontAppendDigest,
+    mmuPageSize,
+    ...(opts.securePadV2 ? { securePadV2: true } : {}),
+    ...(opts.padToSize !== undefined ? { padToSize: size('--pad-to-size', opts.padToSize) } : {}),
+    ...(elfShaOffset !== undefined ? { elfSha256, elfSha256Offset: elfShaOffset } : {}),
+  });
+  // Never write an image we would not accept ourselves.
+  const check = parseAppImage(nodeCrypto, image, { chip, mmuPageSize });
+  if (check.problems.length > 0) throw new NvsecError('IMAGE_BUILD_CHECK', `built image failed its own check: ${check.problems[0]!.message}`);
+  const output = opts.output ?? path.join(path.dirname(input), `${path.basename(input, path.extname(input))}.bin`);
+  writeFileAtomic(output, image, { mode: 0o644 });
+  if (opts.json) {
+    const summary = {
+      output,
+      chip: chip.name,
+      size: image.length,
+      segments: check.segments.map((s) => ({ loadAddr: `0x${s.loadAddr.toString(16).padStart(8, '0')}`, length: s.length, dataOffset: s.dataOffset, memory: s.memory })),
+      sha256: check.sha256 ? toHex(check.sha256.stored) : null,
+      elfSha256: elfShaOffset !== undefined ? toHex(elfSha256) : null,
+    };
+    process.stdout.write(`${JSON.stringify(summary, null, 1)}\n`);
+  } else {
+    console.log(`Created ${chip.displayName} image ${output}: ${image.length} bytes, ${check.segments.length} segments${check.sha256 ? ', SHA-256 appended' : ''}`);
+  }
 }
 
 const hex = (n: number, digits: number) => `0x${n.toString(16).padStart(digits, '0')}`;

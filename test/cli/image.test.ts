@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -121,5 +122,57 @@ describe('nvsec image info', { skip: NO_VECTORS }, () => {
     assert.equal(r.status, 0);
     assert.match(r.stdout, /Examples:/);
     assert.match(r.stdout, /Exit status: 0 when the image is valid; 3/);
+  });
+});
+
+/** The manifest's `esptool --chip C elf2image ARGS…` step as `nvsec image build --chip C ARGS…`. */
+function buildArgs(vector: string, elf: string): string[] {
+  const cmd: string[] = readManifest('boot', vector).steps.find((s: { cmd: string[] }) => s.cmd.includes('elf2image')).cmd;
+  const [, chipFlag, chip, , ...rest] = cmd; // esptool --chip <chip> elf2image …
+  assert.equal(chipFlag, '--chip');
+  return ['image', 'build', '--chip', chip!, ...rest.map((a) => (a === 'app.elf' ? elf : a))];
+}
+
+describe('nvsec image build (esptool elf2image)', { skip: NO_VECTORS }, () => {
+  const cases = [
+    ['app-image-esp32c3', 'app.bin', (m: any) => m.outputs.image.sha256],
+    ['app-image-esp32-padded', 'app.bin', (m: any) => m.outputs.image.sha256],
+    ['sbv2-rsa3072-sign-verify', 'app_padded.bin', (m: any) => m.inputs.unsigned_image.sha256],
+  ] as const;
+  for (const [vector, out, sha] of cases) {
+    it(`takes esptool's own arguments from ${vector} and writes a byte-identical ${out}`, () => {
+      const dir = fs.mkdtempSync(path.join(tmp, 'build-'));
+      const r = runCli(buildArgs(vector, file(vector, 'app.elf')), { cwd: dir });
+      assert.equal(r.status, 0, r.stderr);
+      assert.match(r.stdout, /^Created .* image app(_padded)?\.bin: \d+ bytes, \d+ segments, SHA-256 appended\n$/);
+      const built = fs.readFileSync(path.join(dir, out));
+      assert.equal(createHash('sha256').update(built).digest('hex'), sha(readManifest('boot', vector)));
+    });
+  }
+
+  it('writes <input>.bin beside the ELF by default and reports it with --json', () => {
+    const dir = fs.mkdtempSync(path.join(tmp, 'default-'));
+    const elf = path.join(dir, 'fw.elf');
+    fs.copyFileSync(file('app-image-esp32c3', 'app.elf'), elf);
+    const r = runCli(['image', 'build', '--chip', 'esp32c3', elf, '--json']);
+    assert.equal(r.status, 0, r.stderr);
+    const out = JSON.parse(r.stdout);
+    assert.equal(out.output, path.join(dir, 'fw.bin'));
+    assert.equal(out.size, fs.statSync(path.join(dir, 'fw.bin')).size);
+    assert.equal(out.elfSha256, readManifest('boot', 'app-image-esp32c3').expected.elf_sha256);
+  });
+
+  it('exits 2 and writes nothing when the input is not an ELF', () => {
+    const dir = fs.mkdtempSync(path.join(tmp, 'bad-'));
+    const r = runCli(['image', 'build', '--chip', 'esp32c3', file('app-image-esp32c3'), '-o', 'x.bin'], { cwd: dir });
+    assert.equal(r.status, 2);
+    assert.match(r.stderr, /^nvsec: error: not a usable ELF file: no ELF magic/);
+    assert.deepEqual(fs.readdirSync(dir), []);
+  });
+
+  it('exits 2 for a flash frequency the chip does not have', () => {
+    const r = runCli(['image', 'build', '--chip', 'esp32c3', '--flash-freq', '60m', file('app-image-esp32c3', 'app.elf'), '-o', path.join(tmp, 'f.bin')]);
+    assert.equal(r.status, 2);
+    assert.match(r.stderr, /--flash-freq: ESP32-C3 supports 80m, 40m, 26m, 20m, not "60m"/);
   });
 });
