@@ -28,7 +28,9 @@ export interface BuildAppImageOptions {
   /**
    * Segments (ELF sections) in any order. Load address 0 marks padding: such segments are
    * dropped, the builder inserts its own. Data is zero-padded to 4 bytes; segments that touch
-   * (one ends where the next starts, same memory) are merged, as esptool merges ELF sections.
+   * (one ends where the next starts, same memory) are merged, as esptool merges ELF sections
+   * (esptool merges only neighbours in ELF section order; nvsec merges after sorting by address,
+   * which also rejoins a RAM segment that an earlier layout split).
    */
   segments: readonly AppImageSegmentInput[];
   /** Append the SHA-256 of the image (header byte 23 = 1). Default true. */

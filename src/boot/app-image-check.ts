@@ -55,7 +55,9 @@ const SIG_SECTOR = 4096;
  * 16 MiB, segment 0 at least 256 bytes for apps, flash-mapped data at the load address's offset
  * in the MMU page), checksum, image (and signature sector) within the partition, appended
  * SHA-256. Stops at the first failure, as the loader does. Which load addresses are allowed (RAM
- * regions the bootloader may write) is not modelled. Secure Boot signature checks are separate.
+ * regions the bootloader may write) is not modelled, and on chips whose flash windows nvsec lacks
+ * (CHIPS entries with irom null) the page-alignment check cannot run. Secure Boot signature checks
+ * are separate.
  *
  * @throws {RangeError} when options.chip names no known chip
  * @example

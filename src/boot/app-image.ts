@@ -81,9 +81,21 @@ const SIG_BLOCK_MAGIC = 0xe7;
  * imageChecksum([new Uint8Array([1, 2])]); // 0xef ^ 1 ^ 2
  */
 export function imageChecksum(segmentData: Iterable<Uint8Array>, start: number = IMAGE_FORMAT.ESP_CHECKSUM_MAGIC): number {
+  let words = 0;
   let c = start;
-  for (const data of segmentData) for (let i = 0; i < data.length; i++) c ^= data[i]!;
-  return c;
+  for (const data of segmentData) {
+    let i = 0;
+    if (data.byteOffset % 4 === 0) {
+      // XOR 32-bit words, then fold the four bytes: same result as byte by byte, 4x fewer steps.
+      const w = new Uint32Array(data.buffer, data.byteOffset, data.length >>> 2);
+      for (let k = 0; k < w.length; k++) words ^= w[k]!;
+      i = w.length * 4;
+    }
+    for (; i < data.length; i++) c ^= data[i]!;
+  }
+  words ^= words >>> 16;
+  words ^= words >>> 8;
+  return (c ^ words) & 0xff;
 }
 
 /**

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
-import { type AppImageSegmentInput, buildAppImage, CHIPS, type ChipInfo, checkLoadable, parseAppImage } from '../../src/boot/index.js';
+import { type AppImageSegmentInput, buildAppImage, CHIPS, type ChipInfo, checkLoadable, imageChecksum, parseAppImage } from '../../src/boot/index.js';
 import { NvsecError } from '../../src/errors/nvsec-error.js';
 import { nodeCrypto } from '../../src/node/node-crypto.js';
 
@@ -106,6 +106,23 @@ describe('buildAppImage() -> parseAppImage() round trip', () => {
         assert.deepEqual(again, image);
       }),
       { numRuns: 40 },
+    );
+  });
+});
+
+describe('imageChecksum()', () => {
+  it('equals 0xEF XOR every byte, for views at any byte offset and of any length', () => {
+    fc.assert(
+      fc.property(fc.array(fc.tuple(fc.uint8Array({ maxLength: 300 }), fc.nat(7))), (parts) => {
+        let expected = 0xef;
+        const views = parts.map(([bytes, shift]) => {
+          const backing = new Uint8Array(bytes.length + shift);
+          backing.set(bytes, shift);
+          for (const b of bytes) expected ^= b;
+          return backing.subarray(shift);
+        });
+        assert.equal(imageChecksum(views), expected);
+      }),
     );
   });
 });
