@@ -126,3 +126,33 @@ describe('imageChecksum()', () => {
     );
   });
 });
+
+describe('parseAppImage() on arbitrary bytes', () => {
+  it('either decodes or throws NvsecError (IMAGE_BAD_MAGIC / IMAGE_TRUNCATED), never anything else', () => {
+    const built = buildAppImage(nodeCrypto, {
+      header: { chipId: CHIPS.esp32c3.chipId, entryAddr: 0x40380000 },
+      segments: [appDescSegment(CHIPS.esp32c3, new Uint8Array(40)), { loadAddr: 0x3fc88000, data: new Uint8Array(64).fill(7) }],
+    });
+    const mutated = fc
+      .array(fc.tuple(fc.nat(built.length - 1), fc.integer({ min: 1, max: 255 })), { maxLength: 8 })
+      .chain((flips) => fc.nat(built.length).map((cut) => ({ flips, cut })))
+      .map(({ flips, cut }) => {
+        const b = built.slice(0, cut);
+        for (const [at, mask] of flips) if (at < b.length && at > 0) b[at]! ^= mask;
+        return b;
+      });
+    const random = fc.uint8Array({ maxLength: 400 }).map((b) => (b.length > 0 ? (b[0] = 0xe9, b) : b));
+    fc.assert(
+      fc.property(fc.oneof(mutated, random), (bytes) => {
+        try {
+          const img = parseAppImage(nodeCrypto, bytes);
+          assert.ok(img.imageLength <= bytes.length);
+        } catch (e) {
+          assert.ok(e instanceof NvsecError, String(e));
+          assert.ok(['IMAGE_BAD_MAGIC', 'IMAGE_TRUNCATED'].includes(e.code), e.code);
+        }
+      }),
+      { numRuns: 300 },
+    );
+  });
+});
