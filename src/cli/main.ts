@@ -3,6 +3,7 @@ import { Command, CommanderError } from 'commander';
 import { packageVersion } from './_package.js';
 import { EXIT } from './_run.js';
 import { registerDemoCommand } from './demo.js';
+import { registerImageCommands } from './image.js';
 import { registerNvsCommands } from './nvs.js';
 import { registerSecureBootCommands } from './secure-boot.js';
 import { registerSeedCommands } from './seed.js';
@@ -25,6 +26,7 @@ function buildProgram(): Command {
   registerSeedCommands(program);
   registerSelftestCommand(program);
   registerDemoCommand(program);
+  registerImageCommands(program);
   return program;
 }
 
