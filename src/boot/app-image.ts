@@ -4,6 +4,8 @@ import { NvsecError } from '../errors/nvsec-error.js';
 import { type ChipInfo, chipById, chipByName, isFlashMapped, type SegmentMemory, segmentMemory } from './app-image-chips.js';
 import { type AppDesc, type BootloaderDesc, decodeAppDesc, decodeBootloaderDesc } from './app-image-desc.js';
 import { type AppImageHeader, decodeAppImageHeader, IMAGE_FORMAT } from './app-image-header.js';
+import { leadingValidBlocks, readSignatureBlocks } from './secure-boot-v2.js';
+import { SBV2 } from './signature-block.js';
 
 /** One segment of a parsed image. `data` is a view into the parsed bytes. */
 export interface AppImageSegment {
@@ -31,7 +33,7 @@ export interface AppImageProblem {
 export interface SignatureSectorInfo {
   /** File offset: the image length rounded up to 4096. */
   offset: number;
-  /** Number of signature blocks (slots at +0, +1216, +2432 starting with magic 0xE7). */
+  /** Number of valid signature blocks (magic, version and CRC good) from slot 0 on. */
   blockCount: number;
 }
 
@@ -70,9 +72,6 @@ export interface ParseAppImageOptions {
   mmuPageSize?: number;
 }
 
-const SIG_SECTOR = 4096;
-const SIG_BLOCK = 1216;
-const SIG_BLOCK_MAGIC = 0xe7;
 
 /**
  * XOR checksum of segment data as esptool and the bootloader compute it: 0xEF XOR every byte.
@@ -194,7 +193,7 @@ export function parseAppImage(crypto: CryptoProvider, image: Uint8Array, options
     appDesc,
     bootloaderDesc,
     mmuPageSize,
-    signatureSector: _findSignatureSector(image, imageLength),
+    signatureSector: _findSignatureSector(crypto, image, imageLength),
     problems,
   };
 }
@@ -243,15 +242,11 @@ function _pageSizeFromDesc(seg0: AppImageSegment | undefined): number | undefine
   return log2 !== undefined && log2 > 0 && log2 < 31 ? 2 ** log2 : undefined;
 }
 
-/** A Secure Boot V2 signature sector at the image length rounded up to 4 KiB, if present. */
-function _findSignatureSector(image: Uint8Array, imageLength: number): SignatureSectorInfo | null {
-  const offset = Math.ceil(imageLength / SIG_SECTOR) * SIG_SECTOR;
-  let blockCount = 0;
-  while (blockCount < 3) {
-    const at = offset + blockCount * SIG_BLOCK;
-    if (at + SIG_BLOCK > image.length || image[at] !== SIG_BLOCK_MAGIC) break;
-    blockCount++;
-  }
+/** A Secure Boot V2 signature sector at the image length rounded up to 4 KiB, if it holds valid blocks. */
+function _findSignatureSector(crypto: CryptoProvider, image: Uint8Array, imageLength: number): SignatureSectorInfo | null {
+  const offset = Math.ceil(imageLength / SBV2.SECTOR_SIZE) * SBV2.SECTOR_SIZE;
+  if (offset + SBV2.SECTOR_SIZE > image.length) return null;
+  const blockCount = leadingValidBlocks(readSignatureBlocks(crypto, image.subarray(offset, offset + SBV2.SECTOR_SIZE))).length;
   return blockCount > 0 ? { offset, blockCount } : null;
 }
 
