@@ -4,6 +4,7 @@ import { packageVersion } from './_package.js';
 import { EXIT } from './_run.js';
 import { registerDemoCommand } from './demo.js';
 import { registerNvsCommands } from './nvs.js';
+import { registerPartitionTableCommand } from './partition-table.js';
 import { registerSeedCommands } from './seed.js';
 import { registerSelftestCommand } from './selftest.js';
 
@@ -21,6 +22,7 @@ function buildProgram(): Command {
     .configureOutput({ outputError: (text, write) => write(`nvsec: ${text}`) });
   registerNvsCommands(program);
   registerSeedCommands(program);
+  registerPartitionTableCommand(program);
   registerSelftestCommand(program);
   registerDemoCommand(program);
   return program;
