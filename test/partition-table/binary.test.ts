@@ -101,7 +101,7 @@ describe('decodePartitionTable', () => {
 
   it('detects an MD5 mismatch and prints both digests as the tool does', () => {
     const bad = Buffer.from(good);
-    bad[8] ^= 0x01; // size of the first entry
+    bad[8] = bad[8]! ^ 0x01; // size of the first entry
     const computed = createHash('md5').update(bad.subarray(0, 64)).digest('hex');
     const parsed = bad.subarray(80, 96).toString('hex');
     assertPtError(() => decodePartitionTable(bad, nodeCrypto), 'PT_MD5_MISMATCH', `MD5 checksums don't match! (computed: 0x${computed}, parsed: 0xb'${parsed}')`);
