@@ -4,8 +4,9 @@ import { type Command, CommanderError, InvalidArgumentError, Option } from 'comm
 import { errorMessage } from '../errors/error-message.js';
 import { writeFileAtomic } from '../node/atomic-file.js';
 import { nodeCrypto } from '../node/node-crypto.js';
-import { FLASH_SIZES, SUBTYPES, TYPES } from '../partition-table/constants.js';
+import { FLASH_SIZES, TYPES } from '../partition-table/constants.js';
 import { convertPartitionTable } from '../partition-table/convert.js';
+import { type ExtraSubtype, parseExtraSubtypes, type SubtypeTable, subtypeTable } from '../partition-table/extra-subtypes.js';
 import { isFlashEncrypted } from '../partition-table/is-flash-encrypted.js';
 import type { PartitionEntry } from '../partition-table/partition-entry.js';
 import { PartitionTableError } from '../partition-table/partition-table-error.js';
@@ -21,6 +22,7 @@ interface PartitionTableCliOptions {
   primaryBootloaderOffset?: number;
   recoveryBootloaderOffset?: number;
   secure?: string | true;
+  extraPartitionSubtypes?: string[];
   json?: boolean;
 }
 
@@ -69,6 +71,7 @@ export function registerPartitionTableCommand(program: Command): void {
     .option('--primary-bootloader-offset <offset>', 'offset of the primary bootloader (fills bootloader/primary entries)', parseOffset('--primary-bootloader-offset'))
     .option('--recovery-bootloader-offset <offset>', 'offset of the recovery bootloader (fills bootloader/recovery entries)', parseOffset('--recovery-bootloader-offset'))
     .option('--secure [version]', 'require app partition sizes fit for Secure Boot: v1 (64 KiB multiples; the default) or v2 (4 KiB)')
+    .option('--extra-partition-subtypes <spec...>', 'add subtype keywords, each TYPE,NAME,HEXVALUE (e.g. data,my_store,40)')
     .option('--json', 'print the decoded entries as one JSON object on stdout (OUTPUT, when given, is still written)')
     .addHelpText('after', HELP_AFTER)
     .action(async (input: string, output: string | undefined, opts: PartitionTableCliOptions, cmd: Command) => {
@@ -108,12 +111,15 @@ async function runPartitionTable(input: string, outputArg: string | undefined, o
     cmd.error("error: --json prints to stdout, so OUTPUT cannot be stdout: give an OUTPUT file, or leave OUTPUT out to only print the JSON", { exitCode: EXIT.USAGE });
   }
   const jsonOnly = opts.json === true && outputArg === undefined;
+  const extraSubtypes: ExtraSubtype[] = parseExtraSubtypes(opts.extraPartitionSubtypes ?? []);
+  const subtypes = subtypeTable(extraSubtypes);
   const data = await readInput(input);
   const result = convertPartitionTable(data, nodeCrypto, {
     tableOffset: opts.offset,
     md5: !opts.disableMd5sum,
     verify: opts.verify !== false,
     secure,
+    extraSubtypes,
     env: process.env,
     ...(opts.primaryBootloaderOffset === undefined ? {} : { primaryBootloaderOffset: opts.primaryBootloaderOffset }),
     ...(opts.recoveryBootloaderOffset === undefined ? {} : { recoveryBootloaderOffset: opts.recoveryBootloaderOffset }),
@@ -141,21 +147,21 @@ async function runPartitionTable(input: string, outputArg: string | undefined, o
         outputBytes: result.output.length,
         tableOffset: opts.offset,
         md5: !opts.disableMd5sum,
-        entries: result.entries.map(entryJson),
+        entries: result.entries.map((e) => entryJson(e, subtypes)),
       }),
     );
   }
 }
 
 /** One entry for --json: numbers, keyword names where the tool has them, and flash-encryption scope. */
-function entryJson(e: PartitionEntry): Record<string, unknown> {
+function entryJson(e: PartitionEntry, subtypes: SubtypeTable): Record<string, unknown> {
   const keyword = (value: number, table: Readonly<Record<string, number>>) => Object.entries(table).find(([, v]) => v === value)?.[0] ?? null;
   return {
     name: e.name,
     type: e.type,
     typeName: keyword(e.type, TYPES),
     subtype: e.subtype,
-    subtypeName: keyword(e.subtype, SUBTYPES[e.type] ?? {}),
+    subtypeName: keyword(e.subtype, subtypes[e.type] ?? {}),
     offset: e.offset,
     size: e.size,
     flags: { encrypted: e.flags.encrypted, readonly: e.flags.readonly },

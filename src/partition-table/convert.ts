@@ -2,6 +2,7 @@ import type { CryptoProvider } from '../crypto/provider.js';
 import { decodePartitionTable, encodePartitionTable, isBinaryPartitionTable } from './binary.js';
 import { type SecureBootVersion, PARTITION_TABLE_OFFSET } from './constants.js';
 import { parsePartitionCsv, type ParsePartitionCsvOptions } from './csv.js';
+import { subtypeTable } from './extra-subtypes.js';
 import type { PartitionEntry } from './partition-entry.js';
 import { PartitionTableError } from './partition-table-error.js';
 import { partitionTableToCsv } from './to-csv.js';
@@ -51,6 +52,8 @@ export function convertPartitionTable(input: Uint8Array, crypto: CryptoProvider,
   const tableOffset = options.tableOffset ?? PARTITION_TABLE_OFFSET;
   const say = options.onMessage ?? (() => {});
   const md5 = options.md5 ?? true;
+  const extra = options.extraSubtypes === undefined ? {} : { extraSubtypes: options.extraSubtypes };
+  subtypeTable(options.extraSubtypes); // refuse bad extra subtypes before reading the input, like the tool
   if (options.primaryBootloaderOffset !== undefined && options.primaryBootloaderOffset >= tableOffset) {
     throw new PartitionTableError(
       'PT_CONFIG',
@@ -83,9 +86,9 @@ export function convertPartitionTable(input: Uint8Array, crypto: CryptoProvider,
   }
   if (options.verify ?? true) {
     say('Verifying table...', 'status');
-    for (const w of verifyPartitionTable(entries, { tableOffset, secure: options.secure ?? null })) say(w, 'warning');
+    for (const w of verifyPartitionTable(entries, { tableOffset, secure: options.secure ?? null, ...extra })) say(w, 'warning');
   }
   if (options.flashSize !== undefined) verifyPartitionTableFits(entries, options.flashSize);
-  const output = inputFormat === 'binary' ? new TextEncoder().encode(partitionTableToCsv(entries)) : encodePartitionTable(entries, crypto, { md5 });
+  const output = inputFormat === 'binary' ? new TextEncoder().encode(partitionTableToCsv(entries, extra)) : encodePartitionTable(entries, crypto, { md5 });
   return { inputFormat, entries, output };
 }

@@ -9,6 +9,7 @@ import {
   SUBTYPES,
   TYPES,
 } from './constants.js';
+import { type ExtraSubtype, type SubtypeTable, subtypeTable } from './extra-subtypes.js';
 import type { PartitionEntry } from './partition-entry.js';
 import { PartitionTableError } from './partition-table-error.js';
 import { _pyExpandVars, _pyInt0, _pySplitLines, _pyStrip } from './_python.js';
@@ -26,6 +27,8 @@ export interface ParsePartitionCsvOptions {
    * it explicitly, e.g. `process.env`). Default: none.
    */
   env?: Readonly<Record<string, string | undefined>>;
+  /** `--extra-partition-subtypes`: subtype keywords added to the tool's table (see {@link parseExtraSubtypes}). */
+  extraSubtypes?: readonly ExtraSubtype[];
 }
 
 /** Suffix the tool appends to every per-line CSV error. */
@@ -66,6 +69,7 @@ export function parsePartitionCsv(text: string, options: ParsePartitionCsvOption
   if (typeof text !== 'string') throw new TypeError('parsePartitionCsv: text must be a string');
   const tableOffset = options.tableOffset ?? PARTITION_TABLE_OFFSET;
   const env = options.env ?? {};
+  const subtypes = subtypeTable(options.extraSubtypes);
   const drafts: _Draft[] = [];
   const lines = _pySplitLines(text);
   for (let i = 0; i < lines.length; i++) {
@@ -76,7 +80,7 @@ export function parsePartitionCsv(text: string, options: ParsePartitionCsvOption
     const line = _pyStrip(expanded);
     if (line.startsWith('#') || line.length === 0) continue;
     try {
-      drafts.push(_parseLine(line, i + 1, tableOffset, options));
+      drafts.push(_parseLine(line, i + 1, tableOffset, subtypes, options));
     } catch (e) {
       if (!(e instanceof _LineError)) throw e;
       throw new PartitionTableError('PT_CSV', `Error at line ${i + 1}: ${e.message}\n${LINE_ERROR_HINT}`);
@@ -128,7 +132,7 @@ function _fillOffsets(drafts: _Draft[], tableOffset: number): void {
 }
 
 /** One non-comment CSV line → a draft entry (offset still null when blank). */
-function _parseLine(line: string, lineNo: number, tableOffset: number, options: ParsePartitionCsvOptions): _Draft {
+function _parseLine(line: string, lineNo: number, tableOffset: number, subtypes: SubtypeTable, options: ParsePartitionCsvOptions): _Draft {
   const fields = `${line},,,,`.split(',').map(_pyStrip);
   const name = fields[0]!;
   if (fields[1] === '') throw new _LineError("Field 'type' can't be left empty.");
@@ -138,7 +142,7 @@ function _parseLine(line: string, lineNo: number, tableOffset: number, options: 
     if (type === APP_TYPE) throw new _LineError('App partition cannot have an empty subtype');
     subtype = SUBTYPES[DATA_TYPE]!['undefined']!;
   } else {
-    subtype = _parseInt(fields[2]!, SUBTYPES[type] ?? {});
+    subtype = _parseInt(fields[2]!, subtypes[type] ?? {});
   }
   const offset = _parseOffset(fields[3]!, type, subtype, tableOffset, options);
   const size = _parseSize(fields[4]!, type, tableOffset, options);

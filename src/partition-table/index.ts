@@ -34,10 +34,11 @@ export {
 } from './binary.js';
 export { type ConvertedPartitionTable, convertPartitionTable, type ConvertPartitionTableOptions } from './convert.js';
 export { parsePartitionCsv, type ParsePartitionCsvOptions } from './csv.js';
+export { type ExtraSubtype, parseExtraSubtypes, type SubtypeTable, subtypeTable } from './extra-subtypes.js';
 export { isFlashEncrypted } from './is-flash-encrypted.js';
 export { NO_FLAGS, type PartitionEntry, type PartitionFlags } from './partition-entry.js';
 export { PartitionTableError, type PartitionTableErrorCode } from './partition-table-error.js';
-export { partitionEntryToCsv, partitionTableToCsv } from './to-csv.js';
+export { type PartitionCsvOptions, partitionEntryToCsv, partitionTableToCsv } from './to-csv.js';
 export {
   partitionTableEnd,
   verifyPartitionTable,

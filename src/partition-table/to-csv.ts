@@ -1,4 +1,5 @@
-import { SUBTYPES, TYPES } from './constants.js';
+import { TYPES } from './constants.js';
+import { type ExtraSubtype, type SubtypeTable, subtypeTable } from './extra-subtypes.js';
 import type { PartitionEntry } from './partition-entry.js';
 
 /** The two header lines the tool writes before the rows. */
@@ -10,18 +11,30 @@ const CSV_HEADER = ['# ESP-IDF Partition Table', '# Name, Type, SubType, Offset,
  * decimal number), the offset in lower-case hex, the size as `<n>M` or `<n>K` when exact (else
  * hex), and the flags joined with ':'.
  *
+ * @throws {PartitionTableError} `PT_CONFIG` for bad extraSubtypes (see {@link subtypeTable})
  * @example
  * partitionEntryToCsv({ name: 'nvs', type: 1, subtype: 2, offset: 0x9000, size: 0x6000,
  *   flags: { encrypted: false, readonly: false } }); // 'nvs,data,nvs,0x9000,24K,'
  */
-export function partitionEntryToCsv(entry: PartitionEntry): string {
+export function partitionEntryToCsv(entry: PartitionEntry, options: PartitionCsvOptions = {}): string {
+  return _entryToCsv(entry, subtypeTable(options.extraSubtypes));
+}
+
+/** Options of {@link partitionEntryToCsv} and {@link partitionTableToCsv}. */
+export interface PartitionCsvOptions {
+  /** `--extra-partition-subtypes`: their names are printed like the built-in keywords. */
+  extraSubtypes?: readonly ExtraSubtype[];
+}
+
+/** One row with a given subtype table. */
+export function _entryToCsv(entry: PartitionEntry, subtypes: SubtypeTable): string {
   const flags: string[] = [];
   if (entry.flags.encrypted) flags.push('encrypted');
   if (entry.flags.readonly) flags.push('readonly');
   return [
     entry.name,
     keywordOf(entry.type, TYPES),
-    keywordOf(entry.subtype, SUBTYPES[entry.type] ?? {}),
+    keywordOf(entry.subtype, subtypes[entry.type] ?? {}),
     `0x${entry.offset.toString(16)}`,
     sizeText(entry.size),
     flags.join(':'),
@@ -32,11 +45,13 @@ export function partitionEntryToCsv(entry: PartitionEntry): string {
  * The whole table as gen_esp32part.py writes it for a binary input: the two header lines, one row
  * per entry, a final line break.
  *
+ * @throws {PartitionTableError} `PT_CONFIG` for bad extraSubtypes (see {@link subtypeTable})
  * @example
  * const text = partitionTableToCsv(decodePartitionTable(bin, crypto).entries);
  */
-export function partitionTableToCsv(entries: readonly PartitionEntry[]): string {
-  return `${[...CSV_HEADER, ...entries.map(partitionEntryToCsv)].join('\n')}\n`;
+export function partitionTableToCsv(entries: readonly PartitionEntry[], options: PartitionCsvOptions = {}): string {
+  const subtypes = subtypeTable(options.extraSubtypes);
+  return `${[...CSV_HEADER, ...entries.map((e) => _entryToCsv(e, subtypes))].join('\n')}\n`;
 }
 
 /** Name of `value` in a keyword table (first match in table order), else its decimal text. */

@@ -15,7 +15,8 @@ import {
 } from './constants.js';
 import type { PartitionEntry } from './partition-entry.js';
 import { PartitionTableError } from './partition-table-error.js';
-import { partitionEntryToCsv } from './to-csv.js';
+import { type ExtraSubtype, type SubtypeTable, subtypeTable } from './extra-subtypes.js';
+import { _entryToCsv } from './to-csv.js';
 import { _pyFixed1 } from './_python.js';
 
 /** Options of {@link verifyPartitionTable}. */
@@ -24,6 +25,8 @@ export interface VerifyPartitionTableOptions {
   tableOffset?: number;
   /** `--secure`: 'v1' requires app sizes aligned to 0x10000 (else 0x1000). Default none. */
   secure?: SecureBootVersion | null;
+  /** `--extra-partition-subtypes`: count as subtype keywords for the name warnings and the rows printed. */
+  extraSubtypes?: readonly ExtraSubtype[];
 }
 
 const DATA_SUBTYPES = SUBTYPES[DATA_TYPE]!;
@@ -47,7 +50,9 @@ export function verifyPartitionTable(entries: readonly PartitionEntry[], options
   const tableOffset = options.tableOffset ?? PARTITION_TABLE_OFFSET;
   const secure = options.secure ?? null;
   const warnings: string[] = [];
-  for (const p of entries) verifyEntry(p, secure, warnings);
+  const subtypes = subtypeTable(options.extraSubtypes);
+  const partitionEntryToCsv = (p: PartitionEntry) => _entryToCsv(p, subtypes);
+  for (const p of entries) verifyEntry(p, secure, subtypes, warnings);
 
   const counts = new Map<string, number>();
   for (const p of entries) counts.set(p.name, (counts.get(p.name) ?? 0) + 1);
@@ -129,7 +134,7 @@ export function verifyPartitionTableFits(entries: readonly PartitionEntry[], fla
   }
 }
 
-function verifyEntry(p: PartitionEntry, secure: SecureBootVersion | null, warnings: string[]): void {
+function verifyEntry(p: PartitionEntry, secure: SecureBootVersion | null, subtypes: SubtypeTable, warnings: string[]): void {
   const fail = (message: string): never => {
     throw new PartitionTableError('PT_INVALID', `Partition ${p.name} invalid: ${message}`);
   };
@@ -144,8 +149,8 @@ function verifyEntry(p: PartitionEntry, secure: SecureBootVersion | null, warnin
       `WARNING: Partition has name '${p.name}' which is a partition type, but does not match this partition's type (${hex(p.type)}). Mistake in partition table?`,
     );
   }
-  const isSubtypeName = Object.values(SUBTYPES).some((t) => Object.prototype.hasOwnProperty.call(t, p.name));
-  const own = SUBTYPES[p.type];
+  const isSubtypeName = Object.values(subtypes).some((t) => Object.prototype.hasOwnProperty.call(t, p.name));
+  const own = subtypes[p.type];
   if (isSubtypeName && !(own !== undefined && Object.prototype.hasOwnProperty.call(own, p.name) && own[p.name] === p.subtype)) {
     warnings.push(
       `WARNING: Partition has name '${p.name}' which is a partition subtype, but this partition has non-matching type ${hex(p.type)} and subtype ${hex(p.subtype)}. Mistake in partition table?`,

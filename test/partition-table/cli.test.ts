@@ -168,6 +168,18 @@ describe('nvsec partition-table', () => {
     assert.match(offset.stderr, /--offset takes a non-negative number/);
   });
 
+  it('accepts --extra-partition-subtypes keywords and exits 2 on a bad one', () => {
+    const csv = path.join(tmp, 'extra.csv');
+    fs.writeFileSync(csv, 's,data,my_store,,8K\n');
+    const out = path.join(tmp, 'extra.bin');
+    const ok = runCli(['partition-table', '-q', csv, out, '--extra-partition-subtypes', 'data,my_store,40']);
+    assert.equal(ok.status, 0, ok.stderr);
+    assert.equal(fs.readFileSync(out)[3], 0x40);
+    const bad = runCli(['partition-table', '-q', csv, path.join(tmp, 'extra2.bin'), '--extra-partition-subtypes', 'data,my_store,82']);
+    assert.equal(bad.status, 2);
+    assert.equal(bad.stderr, 'Found duplicate value in partition subtype\n');
+  });
+
   it('refuses --json together with OUTPUT "-" (both would go to stdout)', () => {
     const r = runCli(['partition-table', '--json', 'x.csv', '-']);
     assert.equal(r.status, 2);
