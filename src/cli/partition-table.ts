@@ -55,6 +55,8 @@ Examples:
  * registerPartitionTableCommand(program); // nvsec partition-table partitions.csv partitions.bin
  */
 export function registerPartitionTableCommand(program: Command): void {
+  // --no-verify wins over -v/--verify wherever they stand, as in the tool (-v does nothing there).
+  let noVerify = false;
   program
     .command('partition-table')
     .alias('gen-esp32part')
@@ -74,9 +76,12 @@ export function registerPartitionTableCommand(program: Command): void {
     .option('--extra-partition-subtypes <spec...>', 'add subtype keywords, each TYPE,NAME,HEXVALUE (e.g. data,my_store,40)')
     .option('--json', 'print the decoded entries as one JSON object on stdout (OUTPUT, when given, is still written)')
     .addHelpText('after', HELP_AFTER)
+    .on('option:no-verify', () => {
+      noVerify = true;
+    })
     .action(async (input: string, output: string | undefined, opts: PartitionTableCliOptions, cmd: Command) => {
       try {
-        await runPartitionTable(input, output, opts, cmd);
+        await runPartitionTable(input, output, { ...opts, verify: !noVerify }, cmd);
       } catch (e) {
         if (e instanceof CommanderError) throw e; // a usage error, already printed by commander
         if (e instanceof PartitionTableError) {

@@ -156,6 +156,46 @@ describe('nvsec partition-table', () => {
     assert.equal(fs.statSync(path.join(tmp, 'ro2.bin')).size, 3072);
   });
 
+  it('lets --no-verify win over -v, before or after it', () => {
+    const csv = path.join(tmp, 'ro-v.csv');
+    fs.writeFileSync(csv, 'otadata,data,ota,,0x2000,readonly\n');
+    assert.equal(runCli(['partition-table', '-q', '-v', csv, path.join(tmp, 'ro5.bin')]).status, 2);
+    assert.equal(runCli(['partition-table', '-q', '--no-verify', '-v', csv, path.join(tmp, 'ro3.bin')]).status, 0);
+    assert.equal(runCli(['partition-table', '-q', '-v', '--no-verify', csv, path.join(tmp, 'ro4.bin')]).status, 0);
+  });
+
+  it('checks app sizes for Secure Boot V1 with --secure, and V2 with --secure v2', () => {
+    const csv = path.join(tmp, 'sb.csv');
+    fs.writeFileSync(csv, 'factory,app,factory,0x10000,0x11000\n');
+    const v1 = runCli(['partition-table', '-q', '--secure', '--', csv, path.join(tmp, 'sb1.bin')]);
+    assert.equal(v1.status, 2);
+    assert.equal(v1.stderr, 'Partition factory invalid: Size 0x11000 is not aligned to 0x10000\n');
+    assert.equal(runCli(['partition-table', '-q', '--secure', 'v2', csv, path.join(tmp, 'sb2.bin')]).status, 0);
+    assert.equal(runCli(['partition-table', '-q', '--secure', 'v3', csv, path.join(tmp, 'sb3.bin')]).status, 2);
+  });
+
+  it('places bootloader and partition_table entries from --primary-bootloader-offset and --offset', () => {
+    const csv = path.join(tmp, 'boot.csv');
+    fs.writeFileSync(csv, 'bootloader,bootloader,primary,N/A,N/A\npartition_table,partition_table,primary,N/A,N/A\nnvs,data,nvs,,0x6000\n');
+    const out = path.join(tmp, 'boot.bin');
+    const r = runCli(['partition-table', '-q', '--primary-bootloader-offset', '0x0', csv, out, '--json']);
+    assert.equal(r.status, 0, r.stderr);
+    assert.deepEqual(
+      JSON.parse(r.stdout).entries.map((e: { typeName: string; subtypeName: string; offset: number; size: number }) => [e.typeName, e.subtypeName, e.offset, e.size]),
+      [
+        ['bootloader', 'primary', 0x0, 0x8000],
+        ['partition_table', 'primary', 0x8000, 0x1000],
+        ['data', 'nvs', 0x9000, 0x6000],
+      ],
+    );
+    const missing = runCli(['partition-table', '-q', csv, path.join(tmp, 'boot2.bin')]);
+    assert.equal(missing.status, 2);
+    assert.match(missing.stderr, /^Error at line 1: Primary bootloader offset is not provided\n/);
+    const above = runCli(['partition-table', '-q', '--primary-bootloader-offset', '0x9000', csv, path.join(tmp, 'boot3.bin')]);
+    assert.equal(above.status, 2);
+    assert.equal(above.stderr, 'Unsupported configuration. Primary bootloader must be below partition table. Check --primary-bootloader-offset=0x9000 and --offset=0x8000\n');
+  });
+
   it('exits 2 for a missing input file, an unknown --flash-size and a bad --offset', () => {
     const missing = runCli(['partition-table', path.join(tmp, 'nope.csv'), path.join(tmp, 'nope.bin')]);
     assert.equal(missing.status, 2);
