@@ -42,6 +42,9 @@ Examples:
   $ nvsec partition-table --flash-size 4MB partitions.csv build/partition-table.bin
   $ nvsec partition-table partitions.bin            prints the table as CSV
   $ nvsec partition-table -q partitions.bin --json  prints the decoded entries as JSON
+  $ nvsec partition-table --primary-bootloader-offset 0x0 partitions.csv pt.bin
+      (for CSVs with bootloader/partition_table rows: their offsets come from the options)
+  $ nvsec partition-table p.csv p.bin --extra-partition-subtypes data,my_store,40
 `;
 
 /**

@@ -91,7 +91,12 @@ export const ALIGNMENT: Readonly<Record<number, number>> = Object.freeze({
 /** The `--flash-size` values gen_esp32part accepts. */
 export const FLASH_SIZES = Object.freeze(['1MB', '2MB', '4MB', '8MB', '16MB', '32MB', '64MB', '128MB'] as const);
 
-/** Offset alignment of a partition type (the tool's `get_alignment_offset_for_type`). */
+/**
+ * Offset alignment of a partition type (the tool's `get_alignment_offset_for_type`).
+ *
+ * @example
+ * offsetAlignment(APP_TYPE); // 0x10000
+ */
 export function offsetAlignment(type: number): number {
   return ALIGNMENT[type] ?? ALIGNMENT[DATA_TYPE]!;
 }
@@ -99,6 +104,9 @@ export function offsetAlignment(type: number): number {
 /**
  * Size alignment of a partition type: app partitions 0x1000 (0x10000 with Secure Boot V1),
  * others 1 (the tool's `get_alignment_size_for_type`).
+ *
+ * @example
+ * sizeAlignment(APP_TYPE, 'v1'); // 0x10000
  */
 export function sizeAlignment(type: number, secure: SecureBootVersion | null): number {
   if (type !== APP_TYPE) return 1;
