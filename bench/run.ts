@@ -15,6 +15,7 @@ import { DRBG_IDS, runDrbgGroup } from './entropy-drbg.js';
 import { ENCRYPTION_IDS, runEncryptionGroup } from './nvs-encryption.js';
 import { SHARED } from './nvs-generate.js';
 import { FULL_RUNTIME, QUICK_RUNTIME, runRuntimeGroup } from './nvs-runtime.js';
+import { PARTITION_TABLE_IDS, runPartitionTableGroup } from './partition-table.js';
 
 const RUNTIME_IDS = [
   'set_u32_1000keys_steady',
@@ -32,6 +33,7 @@ const GROUPS: Readonly<Record<string, readonly string[]>> = {
   encryption: ENCRYPTION_IDS,
   'runtime-encrypted': RUNTIME_IDS.map((id) => `${id}${ENCRYPTED_SUFFIX}`),
   drbg: DRBG_IDS,
+  'partition-table': PARTITION_TABLE_IDS,
 };
 const ALL_IDS = Object.values(GROUPS).flat();
 
@@ -95,6 +97,7 @@ function main(): void {
     );
   }
   rows.push(...runDrbgGroup({ only, log, quick }));
+  rows.push(...runPartitionTableGroup({ only, log, quick }));
   const totalS = secondsSince(start);
 
   const cpus = os.cpus();
