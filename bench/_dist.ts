@@ -14,6 +14,7 @@ import type * as ImageCipher from '../src/nvs/crypto/image-cipher.js';
 import type * as KeysPartition from '../src/nvs/crypto/keys-partition.js';
 import type * as Generate from '../src/nvs/generator/generate.js';
 import type * as Storage from '../src/nvs/store/storage.js';
+import type * as PartitionTable from '../src/partition-table/convert.js';
 
 const load = async <T>(rel: string): Promise<T> => (await import(new URL(`../dist/${rel}`, import.meta.url).href)) as T;
 
@@ -30,6 +31,7 @@ export const { signImage, verifyWithKey } = await load<typeof SecureBootV2>('boo
 export const { readSigningKey } = await load<typeof SigningKeyModule>('node/signing-key.js');
 export const { CtrDrbg } = await load<typeof CtrDrbgModule>('entropy/ctr-drbg.js');
 export const { HmacDrbg } = await load<typeof HmacDrbgModule>('entropy/hmac-drbg.js');
+export const { convertPartitionTable } = await load<typeof PartitionTable>('partition-table/convert.js');
 
 export type MemoryFlash = Memory.MemoryFlash;
 export type NvsStorage = Storage.NvsStorage;

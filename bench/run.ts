@@ -16,6 +16,7 @@ import { ENCRYPTION_IDS, runEncryptionGroup } from './nvs-encryption.js';
 import { SHARED } from './nvs-generate.js';
 import { FULL_RUNTIME, QUICK_RUNTIME, runRuntimeGroup } from './nvs-runtime.js';
 import { runSigningGroup, SIGNING_IDS } from './boot-signing.js';
+import { PARTITION_TABLE_IDS, runPartitionTableGroup } from './partition-table.js';
 
 const RUNTIME_IDS = [
   'set_u32_1000keys_steady',
@@ -34,6 +35,7 @@ const GROUPS: Readonly<Record<string, readonly string[]>> = {
   'runtime-encrypted': RUNTIME_IDS.map((id) => `${id}${ENCRYPTED_SUFFIX}`),
   drbg: DRBG_IDS,
   signing: SIGNING_IDS,
+  'partition-table': PARTITION_TABLE_IDS,
 };
 const ALL_IDS = Object.values(GROUPS).flat();
 
@@ -98,6 +100,7 @@ async function main(): Promise<void> {
   }
   rows.push(...runDrbgGroup({ only, log, quick }));
   rows.push(...(await runSigningGroup({ warmups: quick ? 1 : 2, runs: quick ? 3 : 5, inProcessWarmups: quick ? 1 : 2, inProcessRuns: quick ? 3 : 9, only, log })));
+  rows.push(...runPartitionTableGroup({ only, log, quick }));
   const totalS = secondsSince(start);
 
   const cpus = os.cpus();

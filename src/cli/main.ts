@@ -6,6 +6,7 @@ import { registerDemoCommand } from './demo.js';
 import { registerImageCommands } from './image.js';
 import { registerNvsCommands } from './nvs.js';
 import { registerSecureBootCommands } from './secure-boot.js';
+import { registerPartitionTableCommand } from './partition-table.js';
 import { registerSeedCommands } from './seed.js';
 import { registerSelftestCommand } from './selftest.js';
 
@@ -24,6 +25,7 @@ function buildProgram(): Command {
   registerNvsCommands(program);
   registerSecureBootCommands(program);
   registerSeedCommands(program);
+  registerPartitionTableCommand(program);
   registerSelftestCommand(program);
   registerDemoCommand(program);
   registerImageCommands(program);
