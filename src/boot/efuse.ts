@@ -772,6 +772,10 @@ export class Efuse {
   #burnKeyBlock(n: number, key: Uint8Array, purpose: KeyPurposeName, options: BurnKeyOptions): void {
     const blockName = `BLOCK_KEY${n}`;
     const purposeField = `KEY_PURPOSE_${n}`;
+    this.#requireEmpty(blockName);
+    if (this.#rawNumber(purposeField) !== 0) {
+      throw new EfuseError('EFUSE_KEY_BLOCK_NOT_EMPTY', `${purposeField} is already ${this.keyPurpose(blockName)}; pick an unused key block`);
+    }
     if (UNIQUE_PURPOSES.includes(purpose)) {
       const clash = purpose.startsWith('XTS_AES_')
         ? (p: string) => p === purpose || (purpose === 'XTS_AES_128_KEY' ? p.startsWith('XTS_AES_256') : p === 'XTS_AES_128_KEY')
@@ -782,10 +786,6 @@ export class Efuse {
           throw new EfuseError('EFUSE_PURPOSE_IN_USE', `BLOCK_KEY${other} already has purpose ${p}; ${purpose} cannot be burned into ${blockName} as well`);
         }
       }
-    }
-    this.#requireEmpty(blockName);
-    if (this.#rawNumber(purposeField) !== 0) {
-      throw new EfuseError('EFUSE_KEY_BLOCK_NOT_EMPTY', `${purposeField} is already ${this.keyPurpose(blockName)}; pick an unused key block`);
     }
     const data = isReversedPurpose(purpose) ? key.slice().reverse() : key.slice();
     try {
