@@ -1,6 +1,6 @@
 import { NvsecError } from '../errors/nvsec-error.js';
 
-/** Stable codes of {@link EfuseError}. */
+/** Stable codes of {@link EfuseError}. @example const c: EfuseErrorCode = 'EFUSE_WRITE_PROTECTED'; */
 export type EfuseErrorCode =
   /** A burn would turn a 1 bit back into 0: eFuses only go 0 -> 1. */
   | 'EFUSE_CANNOT_CLEAR'
@@ -27,7 +27,12 @@ export type EfuseErrorCode =
   /** The model was destroyed (its key material wiped). */
   | 'EFUSE_DESTROYED';
 
-/** A burn or read the eFuse controller (or espefuse) would refuse, or a corrupt saved eFuse image. */
+/**
+ * A burn or read the eFuse controller (or espefuse) would refuse, or a corrupt saved eFuse image.
+ *
+ * @example
+ * try { efuse.burn('SPI_BOOT_CRYPT_CNT', 0); } catch (e) { if (e instanceof EfuseError && e.code === 'EFUSE_CANNOT_CLEAR') { … } }
+ */
 export class EfuseError extends NvsecError {
   override readonly code: EfuseErrorCode;
 

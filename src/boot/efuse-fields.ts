@@ -9,13 +9,13 @@
  * bits still exist in the model and can be burned through a listed field that covers them.
  */
 
-/** Chips the eFuse model supports. */
+/** Chips the eFuse model supports. @example const chip: EfuseChip = 'esp32s3'; */
 export type EfuseChip = 'esp32' | 'esp32c3' | 'esp32s3';
 
-/** How a field's value is presented: a flag, an unsigned number (≤ 32 bits) or raw bytes. */
+/** How a field's value is presented: a flag, an unsigned number (≤ 32 bits) or raw bytes. @example ESP32_EFUSE_FIELDS.ABS_DONE_1.type // 'bool' */
 export type EfuseFieldType = 'bool' | 'uint' | 'bytes';
 
-/** One named eFuse field. */
+/** One named eFuse field. @example ESP32C3_EFUSE_FIELDS.SPI_BOOT_CRYPT_CNT.wrDis // 4 */
 export interface EfuseField {
   /** espefuse's name, e.g. `FLASH_CRYPT_CNT`. */
   readonly name: string;
@@ -32,7 +32,7 @@ export interface EfuseField {
   readonly rdDis: number | null;
 }
 
-/** Block layout and field table of one chip. */
+/** Block layout and field table of one chip. @example EFUSE_CHIPS.esp32.blockNames // ['BLOCK0', 'BLOCK1', 'BLOCK2', 'BLOCK3'] */
 export interface EfuseChipLayout {
   readonly chip: EfuseChip;
   /** The image-header chip id (0 ESP32, 5 ESP32-C3, 9 ESP32-S3); also used in saved eFuse images. */
@@ -55,7 +55,7 @@ function _table(rows: readonly Row[]): Readonly<Record<string, EfuseField>> {
   return Object.freeze(out);
 }
 
-/** ESP32 (espefuse `esp32.yaml`): BLOCK0 config, BLOCK1 flash encryption key, BLOCK2 secure boot key/digest, BLOCK3. */
+/** ESP32 (espefuse `esp32.yaml`): BLOCK0 config, BLOCK1 flash encryption key, BLOCK2 secure boot key/digest, BLOCK3. @example ESP32_EFUSE_FIELDS.FLASH_CRYPT_CNT.len // 7 */
 export const ESP32_EFUSE_FIELDS: Readonly<Record<string, EfuseField>> = /* @__PURE__ */ _table([
   ['WR_DIS', 0, 0, 0, 16, 1, null],
   ['RD_DIS', 0, 0, 16, 4, 0, null],
@@ -137,7 +137,7 @@ const C3_STYLE_SECURITY: readonly Row[] = [
   ['BLOCK_SYS_DATA2', 10, 0, 0, 256, 29, 6, true],
 ];
 
-/** ESP32-C3 (espefuse `esp32c3.yaml`): BLOCK_KEY0..5 = BLOCK4..9, XTS-AES-128 only. */
+/** ESP32-C3 (espefuse `esp32c3.yaml`): BLOCK_KEY0..5 = BLOCK4..9, XTS-AES-128 only. @example ESP32C3_EFUSE_FIELDS.BLOCK_KEY0.rdDis // 0 */
 export const ESP32C3_EFUSE_FIELDS: Readonly<Record<string, EfuseField>> = /* @__PURE__ */ _table([
   ...C3_STYLE_SECURITY,
   ['DIS_USB_JTAG', 0, 1, 9, 1, 2, null],
@@ -145,7 +145,7 @@ export const ESP32C3_EFUSE_FIELDS: Readonly<Record<string, EfuseField>> = /* @__
   ['JTAG_SEL_ENABLE', 0, 1, 15, 1, 2, null],
 ]);
 
-/** ESP32-S3 (espefuse `esp32s3.yaml`): like the C3, plus XTS-AES-256 and the data cache fields. */
+/** ESP32-S3 (espefuse `esp32s3.yaml`): like the C3, plus XTS-AES-256 and the data cache fields. @example ESP32S3_EFUSE_FIELDS.DIS_DOWNLOAD_DCACHE.block // 0 */
 export const ESP32S3_EFUSE_FIELDS: Readonly<Record<string, EfuseField>> = /* @__PURE__ */ _table([
   ...C3_STYLE_SECURITY,
   ['DIS_DCACHE', 0, 1, 9, 1, 2, null],
@@ -173,7 +173,7 @@ const C3_STYLE_BLOCKS = Object.freeze([
 ]);
 const C3_STYLE_LENGTHS = Object.freeze([24, 24, 32, 32, 32, 32, 32, 32, 32, 32, 32]);
 
-/** The layout of every supported chip, by name. */
+/** The layout of every supported chip, by name. @example EFUSE_CHIPS.esp32c3.chipId // 5 */
 export const EFUSE_CHIPS: Readonly<Record<EfuseChip, EfuseChipLayout>> = Object.freeze({
   esp32: Object.freeze({
     chip: 'esp32',
@@ -186,7 +186,7 @@ export const EFUSE_CHIPS: Readonly<Record<EfuseChip, EfuseChipLayout>> = Object.
   esp32s3: Object.freeze({ chip: 'esp32s3', chipId: 9, blockNames: C3_STYLE_BLOCKS, blockLengths: C3_STYLE_LENGTHS, fields: ESP32S3_EFUSE_FIELDS }),
 } satisfies Record<EfuseChip, EfuseChipLayout>);
 
-/** ESP32 CODING_SCHEME values. */
+/** ESP32 CODING_SCHEME values. @example efuse.read('CODING_SCHEME') === ESP32_CODING_SCHEME['3/4'] */
 export const ESP32_CODING_SCHEME = Object.freeze({
   /** 256-bit BLOCK1..3. */
   NONE: 0,

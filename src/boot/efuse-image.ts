@@ -17,15 +17,18 @@ import { EFUSE_CHIPS, type EfuseChip } from './efuse-fields.js';
  *
  * Raw means the hardware view: read-protected keys are stored in clear, so the file is a secret.
  * A torn, truncated or altered file fails the length or CRC check.
+ *
+ * @example
+ * EFUSE_IMAGE_MAGIC // 'NVEF' in ASCII
  */
 export const EFUSE_IMAGE_MAGIC: Uint8Array = /* @__PURE__ */ Uint8Array.of(0x4e, 0x56, 0x45, 0x46);
 
-/** Current eFuse image format version. */
+/** Current eFuse image format version. @example image[4] === EFUSE_IMAGE_VERSION */
 export const EFUSE_IMAGE_VERSION = 1;
 
 const HEADER = 8;
 
-/** Total size of a version-1 image for `chip`. */
+/** Total size of a version-1 image for `chip`. @example efuseImageSize('esp32') // 136 */
 export function efuseImageSize(chip: EfuseChip): number {
   return HEADER + EFUSE_CHIPS[chip].blockLengths.reduce((a, b) => a + b, 0) + 4;
 }

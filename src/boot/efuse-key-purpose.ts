@@ -4,6 +4,9 @@ import type { EfuseChip } from './efuse-fields.js';
  * KEY_PURPOSE_n values of ESP32-C3/S3-style chips (4 bits per key block), with espefuse's names.
  * `XTS_AES_256_KEY` is not a value: it is espefuse's virtual purpose that splits a 64-byte key
  * into two blocks with `XTS_AES_256_KEY_1` and `XTS_AES_256_KEY_2`.
+ *
+ * @example
+ * KEY_PURPOSE.XTS_AES_128_KEY; // 4
  */
 export const KEY_PURPOSE = Object.freeze({
   USER: 0,
@@ -20,13 +23,13 @@ export const KEY_PURPOSE = Object.freeze({
   SECURE_BOOT_DIGEST2: 11,
 } as const);
 
-/** A name of {@link KEY_PURPOSE}. */
+/** A name of {@link KEY_PURPOSE}. @example const p: KeyPurposeName = 'HMAC_UP'; */
 export type KeyPurposeName = keyof typeof KEY_PURPOSE;
 
-/** What `burnKey` accepts: a stored purpose or the virtual `XTS_AES_256_KEY`. */
+/** What `burnKey` accepts: a stored purpose or the virtual `XTS_AES_256_KEY`. @example const p: BurnKeyPurpose = 'XTS_AES_256_KEY'; */
 export type BurnKeyPurpose = Exclude<KeyPurposeName, 'RESERVED'> | 'XTS_AES_256_KEY';
 
-/** Purposes each chip accepts in `burnKey` (ESP32-C3 has no XTS-AES-256). */
+/** Purposes each chip accepts in `burnKey` (ESP32-C3 has no XTS-AES-256). @example CHIP_KEY_PURPOSES.esp32s3.includes('XTS_AES_256_KEY') // true */
 export const CHIP_KEY_PURPOSES: Readonly<Record<Exclude<EfuseChip, 'esp32'>, readonly BurnKeyPurpose[]>> = Object.freeze({
   esp32c3: Object.freeze([
     'USER',
@@ -55,23 +58,23 @@ export const CHIP_KEY_PURPOSES: Readonly<Record<Exclude<EfuseChip, 'esp32'>, rea
   ] as const),
 });
 
-/** The name of a KEY_PURPOSE value, or `undefined` for an unknown value. */
+/** The name of a KEY_PURPOSE value, or `undefined` for an unknown value. @example keyPurposeName(9) // 'SECURE_BOOT_DIGEST0' */
 export function keyPurposeName(value: number): KeyPurposeName | undefined {
   for (const [name, v] of Object.entries(KEY_PURPOSE)) if (v === value) return name as KeyPurposeName;
   return undefined;
 }
 
-/** True for purposes whose key bytes espefuse reverses on burn (the XTS-AES keys). */
+/** True for purposes whose key bytes espefuse reverses on burn (the XTS-AES keys). @example isReversedPurpose('HMAC_UP') // false */
 export function isReversedPurpose(purpose: KeyPurposeName): boolean {
   return purpose.startsWith('XTS_AES_');
 }
 
-/** True for purposes whose key must be read-protected (XTS-AES and HMAC keys). */
+/** True for purposes whose key must be read-protected (XTS-AES and HMAC keys). @example isSecretPurpose('SECURE_BOOT_DIGEST0') // false */
 export function isSecretPurpose(purpose: KeyPurposeName): boolean {
   return purpose.startsWith('XTS_AES_') || purpose.startsWith('HMAC_');
 }
 
-/** The secure boot digest slot (0..2) of a purpose, or null. */
+/** The secure boot digest slot (0..2) of a purpose, or null. @example digestSlotOf('SECURE_BOOT_DIGEST2') // 2 */
 export function digestSlotOf(purpose: KeyPurposeName): number | null {
   const m = /^SECURE_BOOT_DIGEST([0-2])$/.exec(purpose);
   return m ? Number(m[1]) : null;

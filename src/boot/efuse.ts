@@ -12,16 +12,16 @@ import {
   keyPurposeName,
 } from './efuse-key-purpose.js';
 
-/** A field value: `bool` fields give a boolean, `uint` fields a number, `bytes` fields a fresh Uint8Array. */
+/** A field value: `bool` fields give a boolean, `uint` fields a number, `bytes` fields a fresh Uint8Array. @example efuse.read('SECURE_BOOT_EN') // false */
 export type EfuseValue = boolean | number | Uint8Array;
 
-/** Options of {@link Efuse.create}. */
+/** Options of {@link Efuse.create}. @example Efuse.create('esp32', { codingScheme: '3/4' }) */
 export interface EfuseCreateOptions {
   /** ESP32 only: the CODING_SCHEME of the chip (default `none`; `3/4` gives 192-bit keys). */
   codingScheme?: 'none' | '3/4';
 }
 
-/** Options of {@link Efuse.burnKey} and {@link Efuse.burnKeyDigest}, named like espefuse's flags. */
+/** Options of {@link Efuse.burnKey} and {@link Efuse.burnKeyDigest}, named like espefuse's flags. @example efuse.burnKey('BLOCK_KEY0', key, 'USER', { noWriteProtect: true }) */
 export interface BurnKeyOptions {
   /** Leave a secret key readable by software (espefuse `--no-read-protect`). */
   noReadProtect?: boolean;
@@ -29,7 +29,7 @@ export interface BurnKeyOptions {
   noWriteProtect?: boolean;
 }
 
-/** Options of {@link Efuse.enableFlashEncryption}. */
+/** Options of {@link Efuse.enableFlashEncryption}. @example efuse.enableFlashEncryption({ release: true }) */
 export interface EnableFlashEncryptionOptions {
   /**
    * Release mode: burn every remaining CRYPT_CNT bit, write-protect CRYPT_CNT and disable
@@ -39,7 +39,7 @@ export interface EnableFlashEncryptionOptions {
   release?: boolean;
 }
 
-/** Options of {@link Efuse.enableSecureBoot}. */
+/** Options of {@link Efuse.enableSecureBoot}. @example efuse.enableSecureBoot({ allowReadProtect: true }) */
 export interface EnableSecureBootOptions {
   /**
    * Keep RD_DIS burnable after enabling secure boot. By default RD_DIS is write-protected
@@ -48,7 +48,7 @@ export interface EnableSecureBootOptions {
   allowReadProtect?: boolean;
 }
 
-/** One burned secure boot public-key digest. */
+/** One burned secure boot public-key digest. @example efuse.secureBootDigests()[0]?.slot */
 export interface SecureBootDigest {
   /** Digest slot 0..2 (ESP32: always 0, BLOCK2). */
   slot: number;
@@ -60,7 +60,7 @@ export interface SecureBootDigest {
   block: string;
 }
 
-/** One row of {@link Efuse.summary}. */
+/** One row of {@link Efuse.summary}. @example efuse.summary().find((r) => r.name === 'RD_DIS') */
 export interface EfuseSummaryRow {
   name: string;
   block: string;
@@ -73,6 +73,9 @@ export interface EfuseSummaryRow {
 /**
  * What the chip's crypto hardware sees: read protection does not apply. The boot ROM, the flash
  * encryption engine and the HMAC peripheral of an emulated device use this view.
+ *
+ * @example
+ * const key = efuse.hardware.flashEncryptionKey();
  */
 export interface EfuseHardwareView {
   /** A field's raw value. */
@@ -266,13 +269,16 @@ export class Efuse {
    *
    * @throws {TypeError}/{RangeError} for a value of the wrong type or size (named `value`)
    * @throws {EfuseError} EFUSE_CANNOT_CLEAR (a 1 would become 0), EFUSE_WRITE_PROTECTED (WR_DIS set),
-   *   EFUSE_UNKNOWN_NAME, EFUSE_DESTROYED
+   *   EFUSE_UNKNOWN_NAME, EFUSE_DESTROYED, EFUSE_UNSUPPORTED (ESP32 CODING_SCHEME once BLOCK1..3 hold data)
    * @example
    * efuse.burn('DIS_PAD_JTAG', true);
    * efuse.burn('SPI_BOOT_CRYPT_CNT', 0b011);
    */
   burn(name: string, value: EfuseValue): void {
     const f = this.field(name);
+    if (f.name === 'CODING_SCHEME' && this.#blocks.slice(1).some((blk) => blk.some((x) => x !== 0))) {
+      throw new EfuseError('EFUSE_UNSUPPORTED', 'Cannot change CODING_SCHEME once BLOCK1..3 hold data: it would change how they are read; set it on a blank chip');
+    }
     this.#burnBits(f, this.#bitsOf(f, value));
   }
 

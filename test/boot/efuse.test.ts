@@ -234,6 +234,13 @@ describe('eFuse flash encryption key (hardware view)', () => {
     assert.equal((efuse.read('BLOCK1') as Uint8Array).length, 24);
   });
 
+  it('has a coding scheme only on the ESP32 and refuses to change it once key blocks hold data', () => {
+    assert.throws(() => Efuse.create('esp32c3', { codingScheme: '3/4' }), code('EFUSE_UNSUPPORTED', /Reed-Solomon/));
+    const efuse = Efuse.create('esp32');
+    efuse.burnKey('BLOCK3', seq(32));
+    assert.throws(() => efuse.burn('CODING_SCHEME', 1), code('EFUSE_UNSUPPORTED', /BLOCK1\.\.3/));
+  });
+
   it('refuses an SBv2 digest on a 3/4-coded ESP32 (192-bit BLOCK2)', () => {
     assert.throws(() => Efuse.create('esp32', { codingScheme: '3/4' }).burnKeyDigest(seq(32)), code('EFUSE_UNSUPPORTED', /3\/4/));
   });
