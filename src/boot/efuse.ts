@@ -46,6 +46,11 @@ export interface EnableSecureBootOptions {
    * (WR_DIS bit 0), as the bootloader does, so no eFuse (a digest) can be read-protected later.
    */
   allowReadProtect?: boolean;
+  /**
+   * C3/S3: also revoke the digest slots that hold no digest, as the bootloader does on first boot
+   * unless CONFIG_SECURE_BOOT_ALLOW_UNUSED_DIGEST_SLOTS (so nobody can add a key later). Default false.
+   */
+  revokeUnusedSlots?: boolean;
 }
 
 /** One burned secure boot public-key digest. @example efuse.secureBootDigests()[0]?.slot */
@@ -360,7 +365,8 @@ export class Efuse {
    * possible with 3/4 coding). C3/S3: into `block` with purpose SECURE_BOOT_DIGEST0..2.
    *
    * @throws {RangeError} unless `digest` is 32 bytes
-   * @throws {EfuseError} EFUSE_KEY_BLOCK_NOT_EMPTY, EFUSE_BAD_PURPOSE, EFUSE_PURPOSE_IN_USE, EFUSE_UNSUPPORTED
+   * @throws {EfuseError} EFUSE_KEY_BLOCK_NOT_EMPTY, EFUSE_BAD_PURPOSE (also: the slot is revoked),
+   *   EFUSE_PURPOSE_IN_USE, EFUSE_UNSUPPORTED
    * @example
    * efuse.burnKeyDigest(digest, 'BLOCK_KEY1', 'SECURE_BOOT_DIGEST0');
    */
@@ -452,8 +458,9 @@ export class Efuse {
   }
 
   /**
-   * Enables secure boot (ESP32 ABS_DONE_1, C3/S3 SECURE_BOOT_EN) and, unless `allowReadProtect`,
-   * write-protects RD_DIS so digests can never be read-protected (a denial-of-service guard).
+   * Enables secure boot (ESP32 ABS_DONE_1, C3/S3 SECURE_BOOT_EN), all or nothing, and, unless
+   * `allowReadProtect`, write-protects RD_DIS so digests can never be read-protected (a
+   * denial-of-service guard); with `revokeUnusedSlots`, revokes the empty digest slots first.
    *
    * @throws {EfuseError} EFUSE_NO_KEY when no unrevoked digest is burned (the chip would never boot again)
    * @example
@@ -465,6 +472,10 @@ export class Efuse {
       throw new EfuseError('EFUSE_NO_KEY', 'Cannot enable secure boot: no unrevoked Secure Boot V2 digest is burned; burn one with burnKeyDigest() first');
     }
     this.#atomically(() => {
+      if (options.revokeUnusedSlots && this.chip !== 'esp32') {
+        const used = new Set(this.secureBootDigests().map((d) => d.slot));
+        for (let slot = 0; slot < 3; slot++) if (!used.has(slot)) this.revokeKey(slot);
+      }
       this.burn(this.chip === 'esp32' ? 'ABS_DONE_1' : 'SECURE_BOOT_EN', true);
       if (!options.allowReadProtect) this.writeProtect('RD_DIS');
     });
@@ -781,6 +792,10 @@ export class Efuse {
     this.#requireEmpty(blockName);
     if (this.#rawNumber(purposeField) !== 0) {
       throw new EfuseError('EFUSE_KEY_BLOCK_NOT_EMPTY', `${purposeField} is already ${this.keyPurpose(blockName)}; pick an unused key block`);
+    }
+    const slot = digestSlotOf(purpose);
+    if (slot !== null && this.#rawNumber(`SECURE_BOOT_KEY_REVOKE${slot}`) === 1) {
+      throw new EfuseError('EFUSE_BAD_PURPOSE', `Secure boot digest slot ${slot} is revoked (SECURE_BOOT_KEY_REVOKE${slot}); a digest burned there would never be trusted`);
     }
     if (UNIQUE_PURPOSES.includes(purpose)) {
       const clash = purpose.startsWith('XTS_AES_')

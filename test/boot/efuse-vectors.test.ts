@@ -24,6 +24,31 @@ function espsecureXts(key: Uint8Array, plain: Uint8Array, address: number): Uint
   return ct;
 }
 
+/**
+ * espsecure's ESP32 flash encryption (spec §3.2), written out here independently of any nvsec flash
+ * code: AES-256 *decrypt* of byte-reversed 16-byte blocks with the key XOR a tweak of the address.
+ */
+function espsecureEsp32(key: Uint8Array, cryptConfig: number, plain: Uint8Array, address: number): Uint8Array {
+  const lengths = [67, 65, 63, 61];
+  const map: Array<[group: number, offsetBit: number]> = [];
+  lengths.forEach((len, g) => {
+    const t = len - 57;
+    for (let i = 0; i < len; i++) map.push([g, i < 57 ? 23 - (i % 19) : t + 4 - (i - 57)]);
+  });
+  const out = new Uint8Array(plain.length);
+  for (let off = 0; off < plain.length; off += 16) {
+    const o = address + off;
+    const blockKey = key.slice();
+    map.forEach(([g, k], n) => {
+      if ((cryptConfig >> g) & 1 && (o >> k) & 1) blockKey[n >> 3]! ^= 1 << (7 - (n % 8));
+    });
+    const aes = nodeCrypto.aesEcb(blockKey);
+    out.set(aes.decrypt(plain.slice(off, off + 16).reverse()).reverse(), off);
+    aes.destroy();
+  }
+  return out;
+}
+
 describe('eFuse keys against the boot golden vectors', { skip: NO_VECTORS }, () => {
   it('burns the ESP32 flash encryption key file into BLOCK1 byte-reversed and gives it back in key-file order', () => {
     const key = read('flash-enc-esp32-aes256', 'fe_key_256.bin');
@@ -32,6 +57,20 @@ describe('eFuse keys against the boot golden vectors', { skip: NO_VECTORS }, () 
     assert.deepEqual(efuse.hardware.readBlock('BLOCK1'), key.slice().reverse());
     assert.deepEqual(efuse.readBlock('BLOCK1'), new Uint8Array(32), 'software sees zeros: BLOCK1 is read-protected');
     assert.deepEqual(efuse.hardware.flashEncryptionKey(), key);
+  });
+
+  it("gives the ESP32's hardware the key and FLASH_CRYPT_CONFIG that reproduce espsecure's ciphertexts (flash-enc-esp32-aes256)", () => {
+    const vector = 'flash-enc-esp32-aes256';
+    const efuse = Efuse.create('esp32');
+    efuse.burnKey('flash_encryption', read(vector, 'fe_key_256.bin'));
+    efuse.enableFlashEncryption(); // the bootloader's first boot sets FLASH_CRYPT_CONFIG 0xF
+    const key = efuse.hardware.flashEncryptionKey()!;
+    const plain = read(vector, 'plain.bin');
+    for (const c of readManifest('boot', vector).expected.cases) {
+      const conf = Number(c.flash_crypt_conf);
+      if (conf === 0xf) assert.equal(efuse.hardware.read('FLASH_CRYPT_CONFIG'), conf);
+      assert.deepEqual(espsecureEsp32(key, conf, plain, Number(c.address)), read(vector, c.ciphertext.file), `${c.ciphertext.file}`);
+    }
   });
 
   for (const [vector, chip, keyFile, purpose] of [

@@ -377,6 +377,15 @@ describe('eFuse secure boot digests and revocation', () => {
     assert.throws(() => efuse.readProtect('BLOCK_KEY1'), code('EFUSE_WRITE_PROTECTED', /RD_DIS.*WR_DIS bit 0/));
   });
 
+  it('revokes the empty digest slots on request, as the bootloader does on first boot', () => {
+    const efuse = Efuse.create('esp32c3');
+    efuse.burnKeyDigest(seq(32), 'BLOCK_KEY0', 'SECURE_BOOT_DIGEST1');
+    efuse.enableSecureBoot({ revokeUnusedSlots: true });
+    assert.deepEqual([0, 1, 2].map((n) => efuse.read(`SECURE_BOOT_KEY_REVOKE${n}`)), [true, false, true]);
+    assert.throws(() => efuse.burnKeyDigest(seq(32, 9), 'BLOCK_KEY1', 'SECURE_BOOT_DIGEST0'), code('EFUSE_BAD_PURPOSE', /slot 0 is revoked/));
+    assert.equal(efuse.secureBootDigests().filter((d) => !d.revoked).length, 1);
+  });
+
   it('enables secure boot on the ESP32 with ABS_DONE_1', () => {
     const efuse = Efuse.create('esp32');
     efuse.burnKeyDigest(seq(32));
