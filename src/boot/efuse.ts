@@ -25,7 +25,7 @@ export interface EfuseCreateOptions {
 export interface BurnKeyOptions {
   /** Leave a secret key readable by software (espefuse `--no-read-protect`). */
   noReadProtect?: boolean;
-  /** Leave the key block (and its KEY_PURPOSE) burnable (espefuse `--no-write-protect`). */
+  /** Leave the key block burnable (espefuse `--no-write-protect`; its KEY_PURPOSE is write-protected anyway, as espefuse does). */
   noWriteProtect?: boolean;
 }
 
@@ -317,12 +317,13 @@ export class Efuse {
   /**
    * Burns a key into an empty key block (espefuse `burn-key`), all or nothing.
    *
-   * ESP32: `block` is `flash_encryption`/`BLOCK1`, `secure_boot_v1`/`BLOCK2` (both byte-reversed
-   * and read-protected) or `BLOCK3`; 32 bytes, or 24 with the 3/4 coding scheme; no purpose.
+   * ESP32: `block` is `flash_encryption` or `secure_boot_v1` (BLOCK1/BLOCK2, byte-reversed and
+   * read-protected), or `BLOCK1`..`BLOCK3` (bytes as given, not read-protected: espefuse does the
+   * same, so use the key names for keys); 32 bytes, or 24 with the 3/4 coding scheme; no purpose.
    * C3/S3: `block` is `BLOCK_KEY0..5` (or `KEY0..5`, `BLOCK4..9`) and `purpose` is required; 32
    * bytes, 64 for the virtual `XTS_AES_256_KEY` (S3), which burns `block` and the next one with
    * `XTS_AES_256_KEY_1`/`_2`. XTS keys are byte-reversed; XTS and HMAC keys are read-protected;
-   * key and KEY_PURPOSE are write-protected.
+   * key and KEY_PURPOSE are write-protected (KEY_PURPOSE even with `noWriteProtect`, like espefuse).
    *
    * @throws {TypeError}/{RangeError} for a wrong `key` type or length, or an all-zero key
    * @throws {EfuseError} EFUSE_KEY_BLOCK_NOT_EMPTY, EFUSE_BAD_PURPOSE, EFUSE_PURPOSE_IN_USE,
@@ -767,15 +768,16 @@ export class Efuse {
   }
 
   #burnEsp32Key(block: string, key: Uint8Array, options: BurnKeyOptions): void {
+    // As espefuse: only the key names reverse and read-protect; plain BLOCKn names burn the bytes as given.
     const alias: Record<string, string> = { flash_encryption: 'BLOCK1', secure_boot_v1: 'BLOCK2', BLOCK1: 'BLOCK1', BLOCK2: 'BLOCK2', BLOCK3: 'BLOCK3' };
     const name = Object.hasOwn(alias, block) ? alias[block]! : undefined;
-    if (!name) throw new EfuseError('EFUSE_UNKNOWN_NAME', `${block} is not an ESP32 key block; use flash_encryption, secure_boot_v1 or BLOCK3`);
+    if (!name) throw new EfuseError('EFUSE_UNKNOWN_NAME', `${block} is not an ESP32 key block; use flash_encryption, secure_boot_v1, BLOCK1, BLOCK2 or BLOCK3`);
     const size = this.#effectiveLen(this.field(name)) / 8;
     if (key.length !== size) {
       throw new RangeError(`"key" must be ${size} bytes with the ${size === 24 ? '3/4' : 'none'} coding scheme, got ${key.length}`);
     }
     this.#requireEmpty(name);
-    const reversed = name !== 'BLOCK3';
+    const reversed = block === 'flash_encryption' || block === 'secure_boot_v1';
     const data = reversed ? key.slice().reverse() : key.slice();
     try {
       this.burn(name, data);
@@ -815,11 +817,9 @@ export class Efuse {
       data.fill(0);
     }
     this.burn(purposeField, KEY_PURPOSE[purpose]);
+    this.writeProtect(purposeField); // espefuse locks the purpose even with --no-write-protect
     if (isSecretPurpose(purpose) && !options.noReadProtect) this.readProtect(blockName);
-    if (!options.noWriteProtect) {
-      this.writeProtect(blockName);
-      this.writeProtect(purposeField);
-    }
+    if (!options.noWriteProtect) this.writeProtect(blockName);
   }
 
   #keyOf(purpose: KeyPurposeName): Uint8Array | null {

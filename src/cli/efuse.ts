@@ -28,7 +28,8 @@ key purposes, byte reversal of XTS and ESP32 flash keys). The file is created bl
 burn (give --chip; --coding-scheme 3/4 for an ESP32 with 192-bit keys), saved atomically with mode
 0600 (it holds keys in clear) and checked (CRC32) on every load. A refused burn changes nothing,
 prints one line and exits 2, like espefuse. Key bytes are never printed: read-protected fields
-show as ?? as in espefuse.
+show as ?? as in espefuse, and so do readable key blocks (other than secure boot digests) unless
+--show-sensitive-info is given.
 
 Examples:
   $ nvsec efuse burn-key BLOCK_KEY0 fe_key.bin XTS_AES_128_KEY --file c3.efuse --chip esp32c3
@@ -61,11 +62,16 @@ export function registerEfuseCommands(program: Command): void {
       .option('--do-not-confirm', 'accepted for espefuse compatibility (a virtual file needs no confirmation)')
       .option('--json', 'print the result as one JSON object');
 
-  common(efuse.command('summary').description('List every field with its value and R/W protection (read-protected values show as ??)')).action(
-    runAction((opts: CommonOptions, cmd: Command) => {
+  common(
+    efuse
+      .command('summary')
+      .description('List every field with its value and R/W protection (read-protected values and keys show as ??)')
+      .option('--show-sensitive-info', 'also print readable key blocks (never read-protected ones: software cannot read them)'),
+  ).action(
+    runAction((opts: CommonOptions & { showSensitiveInfo?: boolean }, cmd: Command) => {
       const model = open(opts, cmd, false);
       try {
-        printSummary(model, opts.json === true);
+        printSummary(model, opts.json === true, opts.showSensitiveInfo === true);
       } finally {
         model.destroy();
       }
@@ -77,8 +83,9 @@ export function registerEfuseCommands(program: Command): void {
       .command('burn-key')
       .description('Burn keys into empty key blocks: BLOCK KEYFILE [PURPOSE] … (PURPOSE on C3/S3 only)')
       .argument('<args...>', 'C3/S3: BLOCK_KEYn KEYFILE PURPOSE [...]; ESP32: flash_encryption|secure_boot_v1|BLOCK3 KEYFILE [...]')
-      .option('--no-read-protect', 'leave XTS/HMAC keys (and ESP32 flash keys) readable by software')
-      .option('--no-write-protect', 'leave key blocks and their purposes burnable'),
+      .option('--no-read-protect', 'C3/S3: leave XTS/HMAC keys readable by software')
+      .option('--no-write-protect', 'C3/S3: leave key blocks burnable (their purposes are locked anyway, as espefuse does)')
+      .option('--no-protect-key', 'ESP32: leave the key readable and burnable (espefuse esp32 flag)'),
   ).action(
     runAction((args: string[], opts: BurnKeyCliOptions, cmd: Command) => {
       mutate(opts, cmd, (model) => {
@@ -90,8 +97,9 @@ export function registerEfuseCommands(program: Command): void {
           try {
             const purpose = step === 3 ? (args[i + 2] as BurnKeyPurpose) : undefined;
             // commander turns --no-read-protect into readProtect: false
-            const o = opts as unknown as { readProtect?: boolean; writeProtect?: boolean };
-            model.burnKey(args[i]!, key, purpose, { noReadProtect: o.readProtect === false, noWriteProtect: o.writeProtect === false });
+            const o = opts as unknown as { readProtect?: boolean; writeProtect?: boolean; protectKey?: boolean };
+            const all = o.protectKey === false;
+            model.burnKey(args[i]!, key, purpose, { noReadProtect: all || o.readProtect === false, noWriteProtect: all || o.writeProtect === false });
           } finally {
             key.fill(0);
           }
@@ -107,11 +115,13 @@ export function registerEfuseCommands(program: Command): void {
       .command('burn-key-digest')
       .description('Burn a Secure Boot V2 public-key digest (32-byte file from espsecure digest-sbv2-public-key)')
       .argument('<args...>', 'C3/S3: BLOCK_KEYn DIGESTFILE SECURE_BOOT_DIGESTn; ESP32: DIGESTFILE (goes to BLOCK2)')
-      .option('--no-write-protect', 'leave the digest block burnable'),
+      .option('--no-write-protect', 'leave the digest block burnable')
+      .option('--no-protect-key', 'ESP32: same as --no-write-protect (espefuse esp32 flag)'),
   ).action(
     runAction((args: string[], opts: BurnKeyCliOptions, cmd: Command) => {
       mutate(opts, cmd, (model) => {
-        const noWriteProtect = (opts as unknown as { writeProtect?: boolean }).writeProtect === false;
+        const o = opts as unknown as { writeProtect?: boolean; protectKey?: boolean };
+        const noWriteProtect = o.writeProtect === false || o.protectKey === false;
         if (model.chip === 'esp32') {
           if (args.length !== 1) usage(cmd, 'on the ESP32 give one DIGESTFILE (it goes to BLOCK2)');
           model.burnKeyDigest(readBinary(args[0]!, 'digest file'), undefined, undefined, { noWriteProtect });
@@ -220,11 +230,16 @@ function parseValue(model: Efuse, cmd: Command, name: string, text: string): Efu
   return f.type === 'bool' ? n === 1 : n;
 }
 
-function printSummary(model: Efuse, json: boolean): void {
+/** Whole key-block fields, which may hold a readable key (USER, `--no-read-protect`, ESP32 BLOCKn names). */
+const KEY_BLOCK_FIELDS = /^(BLOCK[1-3]|BLOCK_KEY[0-5])$/;
+
+function printSummary(model: Efuse, json: boolean, showSensitive: boolean): void {
+  const digestBlocks = new Set(model.secureBootDigests().map((d) => (model.chip === 'esp32' ? 'BLOCK2' : d.block)));
+  const hidden = (name: string) => !showSensitive && KEY_BLOCK_FIELDS.test(name) && !digestBlocks.has(name);
   const rows = model.summary().map((r) => ({
     name: r.name,
     block: r.block,
-    value: r.readProtected && r.value instanceof Uint8Array ? null : r.value instanceof Uint8Array ? toHex(r.value) : r.value,
+    value: (r.readProtected || hidden(r.name)) && r.value instanceof Uint8Array ? null : r.value instanceof Uint8Array ? toHex(r.value) : r.value,
     readProtected: r.readProtected,
     writeProtected: r.writeProtected,
   }));

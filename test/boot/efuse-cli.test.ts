@@ -44,6 +44,18 @@ describe('nvsec efuse', () => {
     assert.match(text, /BLOCK_KEY0 \(BLOCK_KEY0\)\s+= \?\? \?\?.* -\/-/);
   });
 
+  it('hides readable keys in the summary unless --show-sensitive-info, but shows digests', () => {
+    const file = path.join(dir, 'esp32.efuse');
+    fs.writeFileSync(path.join(dir, 'key.bin'), key);
+    fs.writeFileSync(path.join(dir, 'digest.bin'), digest);
+    assert.equal(runCli(['efuse', 'burn-key', 'flash_encryption', 'key.bin', '--file', file, '--chip', 'esp32', '--no-protect-key'], { cwd: dir }).status, 0);
+    assert.equal(runCli(['efuse', 'burn-key-digest', 'digest.bin', '--file', file], { cwd: dir }).status, 0);
+    const field = (args: string[], name: string) => JSON.parse(runCli(['efuse', 'summary', '--file', file, '--json', ...args]).stdout).fields.find((f: { name: string }) => f.name === name);
+    assert.deepEqual([field([], 'BLOCK1').value, field([], 'BLOCK1').readProtected], [null, false]);
+    assert.equal(field(['--show-sensitive-info'], 'BLOCK1').value, toHex(key.slice().reverse()));
+    assert.equal(field([], 'BLOCK2').value, toHex(digest));
+  });
+
   it('refuses a burn that would clear a bit with one line and exit 2, leaving the file untouched', () => {
     const file = path.join(dir, 'refuse.efuse');
     assert.equal(runCli(['efuse', 'burn-efuse', 'FLASH_CRYPT_CNT', '0b1', '--file', file, '--chip', 'esp32']).status, 0);

@@ -161,10 +161,10 @@ describe('eFuse key purposes', () => {
     assert.equal(efuse.keyPurpose('BLOCK_KEY1'), 'HMAC_DOWN_ALL');
   });
 
-  it('honours espefuse --no-read-protect and --no-write-protect', () => {
+  it('honours espefuse --no-read-protect and --no-write-protect, but locks the purpose anyway as espefuse does', () => {
     const efuse = Efuse.create('esp32c3');
     efuse.burnKey('BLOCK_KEY4', seq(32), 'XTS_AES_128_KEY', { noReadProtect: true, noWriteProtect: true });
-    assert.deepEqual([efuse.isReadProtected('BLOCK_KEY4'), efuse.isWriteProtected('BLOCK_KEY4'), efuse.isWriteProtected('KEY_PURPOSE_4')], [false, false, false]);
+    assert.deepEqual([efuse.isReadProtected('BLOCK_KEY4'), efuse.isWriteProtected('BLOCK_KEY4'), efuse.isWriteProtected('KEY_PURPOSE_4')], [false, false, true]);
   });
 
   it('burns the virtual XTS_AES_256_KEY into the block and the next one as _1 and _2 (ESP32-S3)', () => {
@@ -213,6 +213,13 @@ describe('eFuse byte order on burn', () => {
     b.burnKey('secure_boot_v1', seq(32, 7));
     assert.deepEqual(b.hardware.readBlock('BLOCK2'), reversed(seq(32, 7)));
     assert.equal(b.isReadProtected('BLOCK2'), true);
+  });
+
+  it('burns an ESP32 key given by plain block name (BLOCK1) as is and readable, as espefuse does', () => {
+    const efuse = Efuse.create('esp32');
+    efuse.burnKey('BLOCK1', seq(32, 1));
+    assert.deepEqual(efuse.readBlock('BLOCK1'), seq(32, 1));
+    assert.deepEqual([efuse.isReadProtected('BLOCK1'), efuse.isWriteProtected('BLOCK1')], [false, true]);
   });
 });
 
