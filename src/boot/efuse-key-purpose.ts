@@ -29,33 +29,23 @@ export type KeyPurposeName = keyof typeof KEY_PURPOSE;
 /** What `burnKey` accepts: a stored purpose or the virtual `XTS_AES_256_KEY`. @example const p: BurnKeyPurpose = 'XTS_AES_256_KEY'; */
 export type BurnKeyPurpose = Exclude<KeyPurposeName, 'RESERVED'> | 'XTS_AES_256_KEY';
 
+/** Purposes every C3/S3-style chip accepts. */
+const _COMMON_PURPOSES: readonly BurnKeyPurpose[] = [
+  'USER',
+  'XTS_AES_128_KEY',
+  'HMAC_DOWN_ALL',
+  'HMAC_DOWN_JTAG',
+  'HMAC_DOWN_DIGITAL_SIGNATURE',
+  'HMAC_UP',
+  'SECURE_BOOT_DIGEST0',
+  'SECURE_BOOT_DIGEST1',
+  'SECURE_BOOT_DIGEST2',
+];
+
 /** Purposes each chip accepts in `burnKey` (ESP32-C3 has no XTS-AES-256). @example CHIP_KEY_PURPOSES.esp32s3.includes('XTS_AES_256_KEY') // true */
 export const CHIP_KEY_PURPOSES: Readonly<Record<Exclude<EfuseChip, 'esp32'>, readonly BurnKeyPurpose[]>> = Object.freeze({
-  esp32c3: Object.freeze([
-    'USER',
-    'XTS_AES_128_KEY',
-    'HMAC_DOWN_ALL',
-    'HMAC_DOWN_JTAG',
-    'HMAC_DOWN_DIGITAL_SIGNATURE',
-    'HMAC_UP',
-    'SECURE_BOOT_DIGEST0',
-    'SECURE_BOOT_DIGEST1',
-    'SECURE_BOOT_DIGEST2',
-  ] as const),
-  esp32s3: Object.freeze([
-    'USER',
-    'XTS_AES_256_KEY',
-    'XTS_AES_256_KEY_1',
-    'XTS_AES_256_KEY_2',
-    'XTS_AES_128_KEY',
-    'HMAC_DOWN_ALL',
-    'HMAC_DOWN_JTAG',
-    'HMAC_DOWN_DIGITAL_SIGNATURE',
-    'HMAC_UP',
-    'SECURE_BOOT_DIGEST0',
-    'SECURE_BOOT_DIGEST1',
-    'SECURE_BOOT_DIGEST2',
-  ] as const),
+  esp32c3: Object.freeze([..._COMMON_PURPOSES]),
+  esp32s3: Object.freeze([..._COMMON_PURPOSES, 'XTS_AES_256_KEY', 'XTS_AES_256_KEY_1', 'XTS_AES_256_KEY_2'] as const),
 });
 
 /** The name of a KEY_PURPOSE value, or `undefined` for an unknown value. @example keyPurposeName(9) // 'SECURE_BOOT_DIGEST0' */
