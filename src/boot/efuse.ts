@@ -284,7 +284,12 @@ export class Efuse {
     if (f.name === 'CODING_SCHEME' && this.#blocks.slice(1).some((blk) => blk.some((x) => x !== 0))) {
       throw new EfuseError('EFUSE_UNSUPPORTED', 'Cannot change CODING_SCHEME once BLOCK1..3 hold data: it would change how they are read; set it on a blank chip');
     }
-    this.#burnBits(f, this.#bitsOf(f, value));
+    const bits = this.#bitsOf(f, value);
+    try {
+      this.#burnBits(f, bits);
+    } finally {
+      bits.fill(0); // may be a copy of a key
+    }
   }
 
   /**
@@ -762,7 +767,10 @@ export class Efuse {
   }
 
   #requireEmpty(fieldName: string): void {
-    if (this.#rawBits(this.field(fieldName)).some((b) => b !== 0)) {
+    const bits = this.#rawBits(this.field(fieldName));
+    const empty = bits.every((b) => b === 0);
+    bits.fill(0);
+    if (!empty) {
       throw new EfuseError('EFUSE_KEY_BLOCK_NOT_EMPTY', `${fieldName} already holds data; keys can only be burned into an empty block (pick another block)`);
     }
   }
