@@ -593,7 +593,7 @@ export class Efuse {
   }
 
   /**
-   * Every field with its software-view value and protection state (espefuse `summary`).
+   * Every field with its software-view value and protection state (espefuse `summary`), by block and bit.
    *
    * @example
    * for (const row of efuse.summary()) console.log(row.name, row.value);
@@ -602,6 +602,7 @@ export class Efuse {
     this.#alive();
     return Object.values(this.layout.fields)
       .filter((f) => this.#effectiveLen(f, false) > 0)
+      .sort((a, b) => a.block - b.block || a.start - b.start)
       .map((f) => ({
         name: f.name,
         block: this.layout.blockNames[f.block]!,

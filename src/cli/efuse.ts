@@ -235,11 +235,11 @@ const KEY_BLOCK_FIELDS = /^(BLOCK[1-3]|BLOCK_KEY[0-5])$/;
 
 function printSummary(model: Efuse, json: boolean, showSensitive: boolean): void {
   const digestBlocks = new Set(model.secureBootDigests().map((d) => (model.chip === 'esp32' ? 'BLOCK2' : d.block)));
-  const hidden = (name: string) => !showSensitive && KEY_BLOCK_FIELDS.test(name) && !digestBlocks.has(name);
+  const hidden = (name: string, value: Uint8Array) => !showSensitive && KEY_BLOCK_FIELDS.test(name) && !digestBlocks.has(name) && value.some((x) => x !== 0);
   const rows = model.summary().map((r) => ({
     name: r.name,
     block: r.block,
-    value: (r.readProtected || hidden(r.name)) && r.value instanceof Uint8Array ? null : r.value instanceof Uint8Array ? toHex(r.value) : r.value,
+    value: r.value instanceof Uint8Array && (r.readProtected || hidden(r.name, r.value)) ? null : r.value instanceof Uint8Array ? toHex(r.value) : r.value,
     readProtected: r.readProtected,
     writeProtected: r.writeProtected,
   }));
@@ -257,7 +257,12 @@ function printSummary(model: Efuse, json: boolean, showSensitive: boolean): void
   const width = Math.max(...rows.map((r) => r.name.length + r.block.length + 3));
   for (const r of rows) {
     const rw = `${r.readProtected ? '-' : 'R'}/${r.writeProtected ? '-' : 'W'}`;
-    const value = r.value === null ? Array((model.hardware.read(r.name) as Uint8Array).length).fill('??').join(' ') : String(r.value);
+    const value =
+      r.value === null
+        ? Array((model.hardware.read(r.name) as Uint8Array).length).fill('??').join(' ')
+        : typeof r.value === 'number' && r.value > 9
+          ? `${r.value} (0x${r.value.toString(16)})`
+          : String(r.value);
     console.log(`${`${r.name} (${r.block})`.padEnd(width)} = ${value} ${rw}`);
   }
   console.log(
