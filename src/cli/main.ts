@@ -4,6 +4,7 @@ import { packageVersion } from './_package.js';
 import { EXIT } from './_run.js';
 import { registerDemoCommand } from './demo.js';
 import { registerImageCommands } from './image.js';
+import { registerEfuseCommands } from './efuse.js';
 import { registerNvsCommands } from './nvs.js';
 import { registerSecureBootCommands } from './secure-boot.js';
 import { registerPartitionTableCommand } from './partition-table.js';
@@ -29,6 +30,7 @@ function buildProgram(): Command {
   registerSelftestCommand(program);
   registerDemoCommand(program);
   registerImageCommands(program);
+  registerEfuseCommands(program);
   return program;
 }
 
