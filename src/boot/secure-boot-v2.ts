@@ -3,6 +3,8 @@ import type { CryptoProvider, HashName } from '../crypto/provider.js';
 import type { PublicKey } from '../crypto/public-key.js';
 import type { Signer } from '../crypto/signer.js';
 import { NvsecError } from '../errors/nvsec-error.js';
+import type { Efuse } from './efuse.js';
+import type { EfuseChip } from './efuse-fields.js';
 import {
   decodeSignatureBlock,
   EMPTY_SLOT,
@@ -205,10 +207,12 @@ export interface SecureBootTrust {
   readonly revoked?: readonly boolean[];
   /** Schemes this chip's ROM accepts (default: all). */
   readonly schemes?: readonly Sbv2Scheme[];
+  /** Signature blocks the ROM reads, from slot 0 (default 3; ESP32 and ESP32-C2 read 1). */
+  readonly blocks?: number;
 }
 
 /** Outcome for one block of {@link verifyAsBootloader}. */
-export type DeviceVerdict = 'ok' | 'invalid' | 'scheme-not-supported' | 'untrusted-key' | 'revoked-key' | 'digest-mismatch' | 'bad-signature';
+export type DeviceVerdict = 'ok' | 'invalid' | 'not-read' | 'scheme-not-supported' | 'untrusted-key' | 'revoked-key' | 'digest-mismatch' | 'bad-signature';
 
 /** Result of {@link verifyAsBootloader}. */
 export interface DeviceVerifyReport {
@@ -243,6 +247,7 @@ export async function verifyAsBootloader(crypto: CryptoProvider, region: Uint8Ar
 
   async function checkAsBootloader(block: SignatureBlock): Promise<BlockReport<DeviceVerdict>> {
     const n = block.index;
+    if (n >= (trust.blocks ?? SBV2.MAX_BLOCKS)) return { block, verdict: 'not-read', message: `block ${n}: not read (this chip checks only the first ${trust.blocks} block(s))` };
     if (!block.valid || !block.scheme) return { block, verdict: 'invalid', message: `block ${n}: invalid (${block.problem})` };
     if (trust.schemes && !trust.schemes.includes(block.scheme)) {
       return { block, verdict: 'scheme-not-supported', message: `block ${n}: ${SCHEME_NAMES[block.scheme]} is not supported by this chip` };
@@ -259,4 +264,29 @@ export async function verifyAsBootloader(crypto: CryptoProvider, region: Uint8Ar
     }
     return { block, verdict: 'ok', message: `block ${n}: verified with eFuse digest slot ${live[0]}` };
   }
+}
+
+/** What the ROM of each chip nvsec models accepts: RSA-3072 only, and one block on the ESP32. */
+const CHIP_SECURE_BOOT: Readonly<Record<EfuseChip, { schemes: readonly Sbv2Scheme[]; blocks: number }>> = Object.freeze({
+  esp32: { schemes: ['rsa3072'], blocks: 1 },
+  esp32c3: { schemes: ['rsa3072'], blocks: 3 },
+  esp32s3: { schemes: ['rsa3072'], blocks: 3 },
+});
+
+/**
+ * The Secure Boot V2 trust anchored in an eFuse model, for {@link verifyAsBootloader}: its
+ * digest slots and revocations, and what its chip's ROM accepts. `enabled` says whether the ROM
+ * checks signatures at all (ESP32 ABS_DONE_1, others SECURE_BOOT_EN).
+ * @example
+ * const trust = secureBootTrust(efuse);
+ * if (trust.enabled) ok = (await verifyAsBootloader(nodeCrypto, region, sector, trust)).accepted;
+ */
+export function secureBootTrust(efuse: Efuse): SecureBootTrust & { readonly enabled: boolean } {
+  const digests: (Uint8Array | null)[] = [null, null, null];
+  const revoked = [false, false, false];
+  for (const d of efuse.secureBootDigests()) {
+    digests[d.slot] = d.digest;
+    revoked[d.slot] = d.revoked;
+  }
+  return { digests, revoked, ...CHIP_SECURE_BOOT[efuse.chip], enabled: efuse.secureBootEnabled() };
 }

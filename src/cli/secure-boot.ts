@@ -1,11 +1,12 @@
 import * as fs from 'node:fs';
 import { Command, Option } from 'commander';
-import { readSignatureBlocks, signImage, splitSignedImage, verifyAsBootloader, verifyWithKey } from '../boot/secure-boot-v2.js';
+import { readSignatureBlocks, type SecureBootTrust, secureBootTrust, signImage, splitSignedImage, verifyAsBootloader, verifyWithKey } from '../boot/secure-boot-v2.js';
 import { EMPTY_SLOT, publicKeyDigest, SBV2, SCHEME_NAMES, type SignatureBlock } from '../boot/signature-block.js';
 import { toHex } from '../bytes/hex.js';
 import type { Signer } from '../crypto/signer.js';
 import { NvsecError } from '../errors/nvsec-error.js';
 import { writeFileAtomic } from '../node/atomic-file.js';
+import { loadEfuseFile } from '../node/efuse-file.js';
 import { nodeCrypto } from '../node/node-crypto.js';
 import { generateSigningKey, readSigningKey, SIGNING_SCHEMES, type SigningKey, type SigningScheme } from '../node/signing-key.js';
 import { readBinaryFile, usageError } from './_nvs-args.js';
@@ -72,6 +73,9 @@ Two ways to verify a signed image (data ‖ 4096-byte signature sector):
                         digest-sbv2-public-key); give it up to 3 times for slots 0, 1, 2. A block
                         is accepted when its embedded key's digest is in an unrevoked slot, its
                         digest matches and its signature verifies. --revoked N marks slot N revoked.
+  --efuse-file F        as the bootloader of the chip in eFuse file F (see "nvsec efuse"): its
+                        burned digests and KEY_REVOKE bits; RSA only on ESP32/C3/S3, and the
+                        ESP32 reads only block 0.
 
 Exit status: 0 verified, 1 not verified (or an error), 2 usage.
 
@@ -91,6 +95,7 @@ interface VerifyOpts {
   keyfile?: string;
   trustedDigest?: string[];
   revoked?: string[];
+  efuseFile?: string;
   json?: boolean;
 }
 
@@ -124,9 +129,11 @@ async function signData(input: string, opts: SignOpts, cmd: Command): Promise<vo
 }
 
 async function verifySignature(input: string, opts: VerifyOpts, cmd: Command): Promise<void> {
-  if ((opts.keyfile === undefined) === (opts.trustedDigest === undefined)) {
-    usageError(cmd, 'give either --keyfile KEY (check with that key) or --trusted-digest FILE (check as the bootloader does)');
+  const modes = [opts.keyfile, opts.trustedDigest, opts.efuseFile].filter((m) => m !== undefined).length;
+  if (modes !== 1) {
+    usageError(cmd, 'give one of --keyfile KEY (check with that key), --trusted-digest FILE or --efuse-file FILE (check as the bootloader does)');
   }
+  if (opts.revoked !== undefined && opts.trustedDigest === undefined) usageError(cmd, '--revoked goes with --trusted-digest (an eFuse file holds its own revocations)');
   const data = readBinaryFile(input, 'signed image');
   let verified: boolean;
   let lines: string[];
@@ -141,19 +148,9 @@ async function verifySignature(input: string, opts: VerifyOpts, cmd: Command): P
       ? 'The image was changed after it was signed: its digest no longer matches the signature block.'
       : 'Checked all blocks. Signature could not be verified with the provided key.';
   } else {
-    const digests = (opts.trustedDigest ?? []).map((f) => {
-      const d = readBinaryFile(f, 'eFuse digest file');
-      if (d.length !== 32) throw new NvsecError('SBV2_BAD_DIGEST_FILE', `"${f}" must hold a 32-byte key digest (from digest-sbv2-public-key), it has ${d.length} bytes`);
-      return d;
-    });
-    if (digests.length > 3) usageError(cmd, `at most 3 --trusted-digest files (eFuse slots 0, 1, 2), got ${digests.length}`);
-    const revoked = [false, false, false];
-    for (const r of opts.revoked ?? []) {
-      if (!/^[012]$/.test(r)) usageError(cmd, `--revoked takes a digest slot 0, 1 or 2, got "${r}"`);
-      revoked[Number(r)] = true;
-    }
+    const trust = opts.efuseFile !== undefined ? efuseTrust(opts.efuseFile) : digestTrust(opts, cmd);
     const { region, sector } = splitSignedImage(data);
-    const r = await verifyAsBootloader(nodeCrypto, region, sector, { digests, revoked });
+    const r = await verifyAsBootloader(nodeCrypto, region, sector, trust);
     lines = r.blocks.map((b) => `Signature ${b.message}.`);
     verified = r.accepted;
     if (verified) lines.push(`Image accepted: block ${r.acceptedBlock} with eFuse digest slot ${r.trustedSlot}.`);
@@ -166,6 +163,34 @@ async function verifySignature(input: string, opts: VerifyOpts, cmd: Command): P
     if (!opts.json) console.error(`nvsec: error: ${failure}`);
     process.exitCode = EXIT.FAILURE;
   }
+}
+
+/** Trust from an eFuse file: its digest slots, revocations and chip. */
+function efuseTrust(file: string): SecureBootTrust {
+  const efuse = loadEfuseFile(file);
+  try {
+    const trust = secureBootTrust(efuse);
+    if (!trust.enabled) console.error(`nvsec: warning: secure boot is not enabled in "${file}": the ROM would boot any image; checked as if it were`);
+    return trust;
+  } finally {
+    efuse.destroy();
+  }
+}
+
+/** Trust from --trusted-digest files and --revoked slots. */
+function digestTrust(opts: VerifyOpts, cmd: Command): SecureBootTrust {
+  const digests = (opts.trustedDigest ?? []).map((f) => {
+    const d = readBinaryFile(f, 'eFuse digest file');
+    if (d.length !== 32) throw new NvsecError('SBV2_BAD_DIGEST_FILE', `"${f}" must hold a 32-byte key digest (from digest-sbv2-public-key), it has ${d.length} bytes`);
+    return d;
+  });
+  if (digests.length > 3) usageError(cmd, `at most 3 --trusted-digest files (eFuse slots 0, 1, 2), got ${digests.length}`);
+  const revoked = [false, false, false];
+  for (const r of opts.revoked ?? []) {
+    if (!/^[012]$/.test(r)) usageError(cmd, `--revoked takes a digest slot 0, 1 or 2, got "${r}"`);
+    revoked[Number(r)] = true;
+  }
+  return { digests, revoked };
 }
 
 function signatureInfo(input: string, opts: { json?: boolean }): void {
@@ -213,6 +238,7 @@ export function registerSecureBootCommands(program: Command): void {
     .addOption(versionOption())
     .option('-k, --keyfile <pem>', 'public or private key in PEM to verify with')
     .option('--trusted-digest <file>', 'eFuse key digest file for the next slot 0..2 (repeat): verify as the bootloader', collect, undefined)
+    .option('--efuse-file <file>', 'an eFuse file (nvsec efuse): verify as that chip\'s bootloader, with its digests and revocations')
     .option('--revoked <slot>', 'with --trusted-digest: a digest slot revoked in eFuse, KEY_REVOKEn (repeatable)', collect, undefined)
     .option('--json', 'print every block and the verdict as one JSON object')
     .addHelpText('after', VERIFY_HELP)

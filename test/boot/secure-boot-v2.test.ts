@@ -4,7 +4,8 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
-import { leadingValidBlocks, readSignatureBlocks, signImage, splitSignedImage, verifyAsBootloader, verifyWithKey } from '../../src/boot/secure-boot-v2.js';
+import { Efuse } from '../../src/boot/efuse.js';
+import { leadingValidBlocks, readSignatureBlocks, secureBootTrust, signImage, splitSignedImage, verifyAsBootloader, verifyWithKey } from '../../src/boot/secure-boot-v2.js';
 import { publicKeyDigest, SBV2 } from '../../src/boot/signature-block.js';
 import { crc32le } from '../../src/bytes/crc32.js';
 import { toHex } from '../../src/bytes/hex.js';
@@ -121,6 +122,35 @@ describe('Secure Boot V2 against the espsecure vectors', { skip: NO_VECTORS }, (
       assert.ok((await verifyWithKey(nodeCrypto, file(a, f), readSigningKey(text(a, 'rsa3072_pub.pem')).publicKey)).verified, f);
     }
   });
+
+    it('with the trust of an eFuse model: C3 digest slots and revocation, ESP32 reads block 0 only, ECDSA refused', async () => {
+      const a = 'sbv2-rsa-two-signatures';
+      const { region, sector } = splitSignedImage(file(a, 'app_signed_2.bin'));
+      const c3 = Efuse.create('esp32c3');
+      c3.burnKeyDigest(file(a, 'key0_digest.bin'), 'BLOCK_KEY0', 'SECURE_BOOT_DIGEST0');
+      c3.burnKeyDigest(file(a, 'key1_digest.bin'), 'BLOCK_KEY1', 'SECURE_BOOT_DIGEST1');
+      assert.equal(secureBootTrust(c3).enabled, false);
+      c3.enableSecureBoot();
+      assert.equal(secureBootTrust(c3).enabled, true);
+      assert.equal((await verifyAsBootloader(nodeCrypto, region, sector, secureBootTrust(c3))).trustedSlot, 0);
+      c3.revokeKey(0);
+      const r = await verifyAsBootloader(nodeCrypto, region, sector, secureBootTrust(c3));
+      assert.deepEqual(r.blocks.map((b) => b.verdict), ['revoked-key', 'ok', 'invalid']);
+
+      const esp32 = Efuse.create('esp32');
+      esp32.burnKeyDigest(file(a, 'key1_digest.bin'));
+      const only0 = await verifyAsBootloader(nodeCrypto, region, sector, secureBootTrust(esp32));
+      assert.equal(only0.accepted, false, 'key 1 signs block 1, which the ESP32 never reads');
+      assert.deepEqual(only0.blocks.map((b) => b.verdict), ['untrusted-key', 'not-read', 'not-read']);
+
+      const e = 'sbv2-ecdsa-p256-sign-verify';
+      const ec = splitSignedImage(file(e, 'app_signed.bin'));
+      const c3ec = Efuse.create('esp32c3');
+      c3ec.burnKeyDigest(file(e, 'key_digest.bin'), 'BLOCK_KEY0', 'SECURE_BOOT_DIGEST0');
+      const refused = await verifyAsBootloader(nodeCrypto, ec.region, ec.sector, secureBootTrust(c3ec));
+      assert.equal(refused.blocks[0]!.verdict, 'scheme-not-supported');
+      assert.equal((await verifyAsBootloader(nodeCrypto, ec.region, ec.sector, { digests: [file(e, 'key_digest.bin')] })).accepted, true);
+    });
 
   describe('two signatures (RSA, --append-signatures)', () => {
     const a = 'sbv2-rsa-two-signatures';

@@ -94,6 +94,24 @@ describe('nvsec secure-boot errors and options', () => {
     assert.match(revoked.stdout, /slot 0 is revoked/);
   });
 
+  it('verify-signature --efuse-file checks as the chip in an nvsec efuse file', () => {
+    const out = path.join(tmp, 'signed-rsa.bin');
+    const rsa = path.join(tmp, 'rsa.pem');
+    const digest = path.join(tmp, 'rsa-digest.bin');
+    const efuse = path.join(tmp, 'c3.efuse');
+    assert.equal(runCli(['secure-boot', 'generate-signing-key', '-v', '2', '--scheme', 'rsa3072', rsa]).status, 0);
+    assert.equal(runCli(['secure-boot', 'sign-data', '-v', '2', '-k', rsa, '-o', out, data]).status, 0);
+    assert.equal(runCli(['secure-boot', 'digest-sbv2-public-key', '-k', rsa, '-o', digest]).status, 0);
+    assert.equal(runCli(['efuse', 'burn-key-digest', 'BLOCK_KEY0', digest, 'SECURE_BOOT_DIGEST0', '--file', efuse, '--chip', 'esp32c3']).status, 0);
+    const off = runCli(['secure-boot', 'verify-signature', '-v', '2', '--efuse-file', efuse, out]);
+    assert.equal(off.status, 0);
+    assert.match(off.stderr, /secure boot is not enabled/);
+    assert.equal(runCli(['efuse', 'burn-efuse', 'SECURE_BOOT_KEY_REVOKE0', '1', '--file', efuse]).status, 0);
+    const revoked = runCli(['secure-boot', 'verify-signature', '-v', '2', '--efuse-file', efuse, '--json', out]);
+    assert.equal(revoked.status, 1);
+    assert.equal(JSON.parse(revoked.stdout).blocks[0].verdict, 'revoked-key');
+  });
+
   it('refuses version 1, a public key for signing, more than three keys, and a missing key choice', () => {
     const v1 = runCli(['secure-boot', 'sign-data', '--version', '1', '-k', key, data]);
     assert.equal(v1.status, 2);
