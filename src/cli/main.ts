@@ -3,6 +3,7 @@ import { Command, CommanderError } from 'commander';
 import { packageVersion } from './_package.js';
 import { EXIT } from './_run.js';
 import { registerDemoCommand } from './demo.js';
+import { registerFlashEncryptionCommands } from './flash-encryption.js';
 import { registerNvsCommands } from './nvs.js';
 import { registerSeedCommands } from './seed.js';
 import { registerSelftestCommand } from './selftest.js';
@@ -23,6 +24,7 @@ function buildProgram(): Command {
   registerSeedCommands(program);
   registerSelftestCommand(program);
   registerDemoCommand(program);
+  registerFlashEncryptionCommands(program);
   return program;
 }
 
