@@ -1,6 +1,7 @@
 // The benchmarks measure the compiled library in dist/ (what users run; `npm run bench` builds
 // first), not the sources through the test loader. Types come from src/ so this file type-checks
 // before a build.
+import type * as FlashEncryption from '../src/boot/flash-encryption.js';
 import type * as Equal from '../src/bytes/equal.js';
 import type * as CtrDrbgModule from '../src/entropy/ctr-drbg.js';
 import type * as HmacDrbgModule from '../src/entropy/hmac-drbg.js';
@@ -16,6 +17,7 @@ import type * as Storage from '../src/nvs/store/storage.js';
 const load = async <T>(rel: string): Promise<T> => (await import(new URL(`../dist/${rel}`, import.meta.url).href)) as T;
 
 export const { bytesEqual } = await load<typeof Equal>('bytes/equal.js');
+export const { createFlashCipher } = await load<typeof FlashEncryption>('boot/flash-encryption.js');
 export const { MemoryFlash } = await load<typeof Memory>('flash/memory-flash.js');
 export const { nodeCrypto } = await load<typeof NodeCrypto>('node/node-crypto.js');
 export const { generateNvsPartition } = await load<typeof Generate>('nvs/generator/generate.js');
