@@ -4,36 +4,10 @@ import { _reverseUnits } from './_byte-order.js';
 import { FlashEncryptionError } from './flash-encryption-error.js';
 import type { FlashCipher } from './flash-cipher.js';
 import { _checkAddress } from './_check-range.js';
+import { _forEachBlockKey, _tweakMasks } from './_esp32-tweak.js';
 
 /** ESP32 flash is at most 16 MiB: the key tweak uses offset bits 5..23 only. */
 const ESP32_FLASH_LIMIT = 0x1000000;
-
-/** First key bit and length of the four FLASH_CRYPT_CONFIG groups (bit g of the eFuse enables group g). */
-const GROUPS: ReadonlyArray<readonly [number, number]> = [
-  [0, 67],
-  [67, 65],
-  [132, 63],
-  [195, 61],
-];
-
-/**
- * The tweak masks: entry k - 5 (offset bit k = 5..23) is the 256-bit mask of the key bits that
- * flip when offset bit k is set, limited to the groups enabled in `conf`, as eight 32-bit words
- * over the key bytes (native order: only ever XORed with words over the same bytes).
- */
-function tweakMasks(conf: number): Uint32Array[] {
-  const bytes = Array.from({ length: 19 }, () => new Uint8Array(32));
-  GROUPS.forEach(([start, length], g) => {
-    if ((conf & (1 << g)) === 0) return;
-    const tail = length - 57; // the last t bits map to offset bits t+4, t+3, …, 5
-    for (let i = 0; i < length; i++) {
-      const k = i < 57 ? 23 - (i % 19) : tail + 4 - (i - 57);
-      const n = start + i; // key bit n = bit (7 - n % 8) of key byte n / 8 (n = 0 is the MSB of byte 0)
-      bytes[k - 5]![n >>> 3]! |= 0x80 >>> (n & 7);
-    }
-  });
-  return bytes.map((b) => new Uint32Array(b.buffer));
-}
 
 /**
  * ESP32 flash encryption (the original scheme, checked against espsecure 5.3.1): AES-256 where
@@ -77,7 +51,7 @@ export class Esp32FlashCipher implements FlashCipher {
     }
     this.flashCryptConf = flashCryptConf;
     this.base = new Uint32Array(new Uint8Array(key).buffer);
-    this.masks = tweakMasks(flashCryptConf);
+    this.masks = _tweakMasks(flashCryptConf);
   }
 
   /**
@@ -105,47 +79,16 @@ export class Esp32FlashCipher implements FlashCipher {
     const base = this.base;
     if (base === null) throw new NvsecError('CRYPTO_KEY_DESTROYED', 'This flash cipher was destroyed: set it up again with the key');
     if (!(data instanceof Uint8Array)) throw new TypeError('"data" must be a Uint8Array');
-    _checkAddress(address, data.length, ESP32_FLASH_LIMIT, 'ESP32 flash ends at 16 MiB (0x1000000)');
-    if (data.length % 16 !== 0) {
-      throw new FlashEncryptionError(
-        'FLASH_ENC_BAD_LENGTH',
-        encrypt
-          ? `Input data length (${data.length}) must be a multiple of 16. Pad the data to 16 bytes (espsecure would pad with random bytes, which makes the output irreproducible)`
-          : `Data length is not a multiple of 16 bytes (${data.length}). Encrypted flash data always is: check the file`,
-      );
-    }
+    _checkEsp32Input(data, address, encrypt);
     const out = new Uint8Array(data.length);
     if (data.length === 0) return out;
     const x = new Uint8Array(data); // a copy (Buffer.slice would be a view)
     _reverseUnits(x, 16);
-    const keyBytes = new Uint8Array(32);
-    const keyWords = new Uint32Array(keyBytes.buffer);
     try {
-      if (this.flashCryptConf === 0) {
-        keyWords.set(base);
-        this.run(keyBytes, x, out, 0, encrypt);
-      } else {
-        // The tweak of 32-byte block number b (b = offset >> 5, 19 bits) is the XOR of the masks of
-        // its set bits; walking b upwards, only the bits that changed are applied.
-        const tweak = new Uint32Array(8);
-        let prev = 0;
-        for (let pos = 0; pos < x.length; ) {
-          const o = address + pos;
-          const b = (o >>> 5) & 0x7ffff;
-          for (let d = b ^ prev; d !== 0; d &= d - 1) {
-            const m = this.masks[31 - Math.clz32(d & -d)]!;
-            for (let w = 0; w < 8; w++) tweak[w]! ^= m[w]!;
-          }
-          prev = b;
-          for (let w = 0; w < 8; w++) keyWords[w] = base[w]! ^ tweak[w]!;
-          const end = Math.min(x.length, pos + 32 - (o & 31));
-          this.run(keyBytes, x.subarray(pos, end), out, pos, encrypt);
-          pos = end;
-        }
-        tweak.fill(0);
-      }
+      _forEachBlockKey(base, this.masks, this.flashCryptConf, address, x.length, (key, start, end) =>
+        this.run(key, x.subarray(start, end), out, start, encrypt),
+      );
     } finally {
-      keyBytes.fill(0);
       x.fill(0);
     }
     _reverseUnits(out, 16);
@@ -162,5 +105,23 @@ export class Esp32FlashCipher implements FlashCipher {
     } finally {
       aes.destroy();
     }
+  }
+}
+
+/**
+ * The ESP32 scheme's checks of an input (shared with the worker-thread variant): address a
+ * multiple of 16 inside the 16 MiB of ESP32 flash, length a multiple of 16.
+ *
+ * @throws {FlashEncryptionError} FLASH_ENC_BAD_ADDRESS, FLASH_ENC_BAD_LENGTH
+ */
+export function _checkEsp32Input(data: Uint8Array, address: number, encrypt: boolean): void {
+  _checkAddress(address, data.length, ESP32_FLASH_LIMIT, 'ESP32 flash ends at 16 MiB (0x1000000)');
+  if (data.length % 16 !== 0) {
+    throw new FlashEncryptionError(
+      'FLASH_ENC_BAD_LENGTH',
+      encrypt
+        ? `Input data length (${data.length}) must be a multiple of 16. Pad the data to 16 bytes (espsecure would pad with random bytes, which makes the output irreproducible)`
+        : `Data length is not a multiple of 16 bytes (${data.length}). Encrypted flash data always is: check the file`,
+    );
   }
 }

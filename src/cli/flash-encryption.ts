@@ -5,10 +5,11 @@ import { FlashEncryptionError } from '../boot/flash-encryption-error.js';
 import { Esp32FlashCipher } from '../boot/flash-encryption-esp32.js';
 import { loadFlashEncryptionKey } from '../boot/flash-encryption-key.js';
 import { XtsFlashCipher } from '../boot/flash-encryption-xts.js';
-import type { FlashCipher } from '../boot/flash-cipher.js';
+import type { FlashEncryptionScheme } from '../boot/flash-cipher.js';
 import { NvsecError } from '../errors/nvsec-error.js';
 import { writeFileAtomic } from '../node/atomic-file.js';
 import { nodeCrypto } from '../node/node-crypto.js';
+import { esp32FlashCryptParallel } from '../node/parallel-flash-encryption.js';
 import { EXIT, reportError, runAction } from './_run.js';
 
 interface DataOptions {
@@ -113,9 +114,7 @@ export function registerFlashEncryptionCommands(program: Command): void {
       .option('--json', 'print a summary (no key bytes) as one JSON object')
       .addHelpText('after', DATA_HELP(verb))
       .action(
-        runAction((input: string, opts: DataOptions, cmd: Command) =>
-          rejectionsExit2(() => dataCommand(cmd, verb, input, opts)),
-        ),
+        runAction((input: string, opts: DataOptions, cmd: Command) => rejectionsExit2(() => dataCommand(cmd, verb, input, opts))),
       );
   }
   group
@@ -134,9 +133,9 @@ export function registerFlashEncryptionCommands(program: Command): void {
 }
 
 /** espsecure exits 2 on every rejection of its input (FatalError, click's bad files): so do we. */
-function rejectionsExit2(action: () => void): void {
+async function rejectionsExit2(action: () => void | Promise<void>): Promise<void> {
   try {
-    action();
+    await action();
   } catch (e) {
     if (e instanceof FlashEncryptionError || (e instanceof NvsecError && e.code === 'CLI_FILE_READ') || e instanceof UsageError) {
       reportError(e);
@@ -190,7 +189,7 @@ function sameInode(a: string, b: string): boolean {
   return sa.ino === sb.ino && sa.dev === sb.dev;
 }
 
-function dataCommand(_cmd: Command, verb: 'encrypt' | 'decrypt', input: string, opts: DataOptions): void {
+async function dataCommand(_cmd: Command, verb: 'encrypt' | 'decrypt', input: string, opts: DataOptions): Promise<void> {
   const aesXts = opts.aesXts === true || opts.aes_xts === true;
   const confText = opts.flashCryptConf ?? opts.flash_crypt_conf;
   notSameFile(opts.keyfile, opts.output);
@@ -198,31 +197,32 @@ function dataCommand(_cmd: Command, verb: 'encrypt' | 'decrypt', input: string, 
   const address = parseAnyInt(opts.address, '--address');
   const conf = confText === undefined ? 0xf : parseAnyInt(confText, '--flash-crypt-conf');
   const keyFile = readInput(opts.keyfile, 'key file');
-  let cipher: FlashCipher;
-  let note: string;
-  let keyBits: number;
-  {
-    const loaded = loadFlashEncryptionKey(nodeCrypto, keyFile, aesXts ? 'xts' : 'esp32');
-    keyFile.fill(0);
-    note = loaded.note;
-    keyBits = loaded.fileBits;
-    try {
-      cipher = aesXts ? new XtsFlashCipher(nodeCrypto, loaded.key) : new Esp32FlashCipher(nodeCrypto, loaded.key, conf);
-    } finally {
-      loaded.key.fill(0);
+  const loaded = loadFlashEncryptionKey(nodeCrypto, keyFile, aesXts ? 'xts' : 'esp32');
+  keyFile.fill(0);
+  const { note, fileBits: keyBits } = loaded;
+  const scheme: FlashEncryptionScheme = aesXts ? (loaded.key.length === 32 ? 'xts-aes128' : 'xts-aes256') : 'esp32-aes256';
+  let result: Uint8Array;
+  try {
+    if (!aesXts) new Esp32FlashCipher(nodeCrypto, loaded.key, conf).destroy(); // checks conf before the input is read
+    const data = readInput(input, verb === 'encrypt' ? 'plaintext file' : 'encrypted file');
+    if (aesXts) {
+      const cipher = new XtsFlashCipher(nodeCrypto, loaded.key);
+      try {
+        result = verb === 'encrypt' ? cipher.encrypt(data, address) : cipher.decrypt(data, address);
+      } finally {
+        cipher.destroy();
+      }
+    } else {
+      // One AES key per 32 bytes: large inputs are spread over worker threads.
+      result = await esp32FlashCryptParallel(loaded.key, conf, data, address, verb);
     }
+    if (verb === 'encrypt') data.fill(0);
+  } finally {
+    loaded.key.fill(0);
   }
   const warnings: string[] = [];
   if (aesXts && confText !== undefined) warnings.push('--flash-crypt-conf applies to the ESP32 scheme only; it is ignored with --aes-xts');
   if (!aesXts && conf === 0) warnings.push('Setting FLASH_CRYPT_CONF to zero is not recommended (no key tweak: equal blocks give equal ciphertext).');
-  let result: Uint8Array;
-  try {
-    const data = readInput(input, verb === 'encrypt' ? 'plaintext file' : 'encrypted file');
-    result = verb === 'encrypt' ? cipher.encrypt(data, address) : cipher.decrypt(data, address);
-    if (verb === 'encrypt') data.fill(0);
-  } finally {
-    cipher.destroy();
-  }
   try {
     // Ciphertext is safe to share; decrypted flash may hold secrets (nvs_keys), so 0600.
     writeFileAtomic(opts.output, result, { mode: verb === 'encrypt' ? 0o644 : 0o600 });
@@ -230,7 +230,6 @@ function dataCommand(_cmd: Command, verb: 'encrypt' | 'decrypt', input: string, 
     if (verb === 'decrypt') result.fill(0);
   }
   for (const w of warnings) console.error(`nvsec: warning: ${w}`);
-  const scheme = cipher.scheme;
   if (opts.json) {
     console.log(
       JSON.stringify({

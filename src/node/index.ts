@@ -2,3 +2,4 @@ export { type AtomicWriteOptions, writeFileAtomic } from './atomic-file.js';
 export { FileFlash, type FileFlashOptions } from './file-flash.js';
 export { nodeCrypto } from './node-crypto.js';
 export { FileSeedStore, type FileSeedStoreOptions, NV_SEED_DEFAULT_FILE } from './file-seed-store.js';
+export { esp32FlashCryptParallel, type ParallelFlashCryptOptions } from './parallel-flash-encryption.js';
