@@ -7,6 +7,7 @@ import type * as CtrDrbgModule from '../src/entropy/ctr-drbg.js';
 import type * as HmacDrbgModule from '../src/entropy/hmac-drbg.js';
 import type * as Memory from '../src/flash/memory-flash.js';
 import type * as NodeCrypto from '../src/node/node-crypto.js';
+import type * as ParallelFe from '../src/node/parallel-flash-encryption.js';
 import type * as Diagnose from '../src/nvs/crypto/diagnose.js';
 import type * as EntryCipher from '../src/nvs/crypto/entry-cipher.js';
 import type * as ImageCipher from '../src/nvs/crypto/image-cipher.js';
@@ -18,6 +19,7 @@ const load = async <T>(rel: string): Promise<T> => (await import(new URL(`../dis
 
 export const { bytesEqual } = await load<typeof Equal>('bytes/equal.js');
 export const { createFlashCipher } = await load<typeof FlashEncryption>('boot/flash-encryption.js');
+export const { esp32FlashCryptParallel } = await load<typeof ParallelFe>('node/parallel-flash-encryption.js');
 export const { MemoryFlash } = await load<typeof Memory>('flash/memory-flash.js');
 export const { nodeCrypto } = await load<typeof NodeCrypto>('node/node-crypto.js');
 export const { generateNvsPartition } = await load<typeof Generate>('nvs/generator/generate.js');

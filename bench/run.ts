@@ -42,7 +42,7 @@ function usage(message: string): never {
   process.exit(2);
 }
 
-function main(): void {
+async function main(): Promise<void> {
   let values: { only?: string; quick?: boolean; help?: boolean };
   try {
     ({ values } = parseArgs({
@@ -98,7 +98,7 @@ function main(): void {
   }
   rows.push(...runDrbgGroup({ only, log, quick }));
   rows.push(
-    ...runFlashEncryptionGroup({ warmups: quick ? 1 : 2, runs: quick ? 3 : 5, inProcessWarmups: quick ? 1 : 3, inProcessRuns: quick ? 3 : 15, only, log }),
+    ...await runFlashEncryptionGroup({ warmups: quick ? 1 : 2, runs: quick ? 3 : 5, inProcessWarmups: quick ? 1 : 3, inProcessRuns: quick ? 3 : 15, only, log }),
   );
   const totalS = secondsSince(start);
 
@@ -151,4 +151,4 @@ function main(): void {
   }
 }
 
-main();
+await main();
