@@ -34,7 +34,9 @@ export interface EncryptedFlashOptions extends FlashEncryptionOptions {
  * // an nvs_keys partition at 0x12000 on an XTS-AES-128 chip
  * const part = EncryptedFlash.create(new MemoryFlash(0x1000), nodeCrypto, key32, { aesXts: true, baseAddress: 0x12000 });
  * part.write(0, buildKeysPartition(keys));
- * const keysAgain = parseKeysPartition(readAll(part));
+ * const image = new Uint8Array(part.size);
+ * part.read(0, image); // decrypted
+ * const keysAgain = parseKeysPartition(image);
  */
 export class EncryptedFlash implements Flash {
   readonly size: number;
