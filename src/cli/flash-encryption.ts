@@ -97,7 +97,7 @@ export function registerFlashEncryptionCommands(program: Command): void {
     group
       .command(`${verb}-flash-data`)
       .alias(`${verb}_flash_data`)
-      .summary(`${verb} data for/from encrypted flash at an address (espsecure compatible)`)
+      .summary(verb === 'encrypt' ? 'encrypt data for encrypted flash at an address (espsecure compatible)' : 'decrypt data read from encrypted flash at an address (espsecure compatible)')
       .description(
         verb === 'encrypt'
           ? 'Encrypt data as it will sit in encrypted flash at --address, byte-identical to espsecure encrypt-flash-data.'
