@@ -49,8 +49,9 @@ parentPort.on('message', ({ keys, spans, data, encrypt }) => {
 /**
  * ESP32 flash encryption (or decryption) of `data` at flash `address`, spread over worker
  * threads: the ESP32 scheme needs one AES key setup per 32 bytes, which bounds one thread to
- * ~15 MB/s in Node; the keys are derived here and the AES calls run in the workers. Same bytes
- * and the same checks as {@link Esp32FlashCipher} (the workers start and stop within the call).
+ * ~15 MB/s in Node; the keys are derived here and the AES calls are split between `threads - 1`
+ * workers and this thread. Same bytes and the same checks as {@link Esp32FlashCipher} (the workers
+ * start and stop within the call).
  *
  * @param key the 32-byte ESP32 key (a 24-byte file goes through loadFlashEncryptionKey first)
  * @throws {FlashEncryptionError} FLASH_ENC_BAD_CONFIG, FLASH_ENC_BAD_ADDRESS, FLASH_ENC_BAD_LENGTH
@@ -101,8 +102,9 @@ export async function esp32FlashCryptParallel(
   const jobs: Array<Promise<void>> = [];
   const workers: Worker[] = [];
   try {
-    for (let first = 0; first < n; first += per) {
-      const last = Math.min(n, first + per);
+    // Workers take the first chunks; this thread does the last one while they run.
+    for (let first = 0; first + per < n; first += per) {
+      const last = first + per;
       const from = spans[first * 2]!;
       const to = spans[last * 2 - 1]!;
       const part = spans.slice(first * 2, last * 2);
@@ -124,6 +126,17 @@ export async function esp32FlashCryptParallel(
         }),
       );
       w.postMessage(msg, [msg.keys, msg.spans, msg.data]);
+    }
+    for (let i = workers.length * per; i < n; i++) {
+      const aes = nodeCrypto.aesEcb(keys.subarray(i * 32, i * 32 + 32));
+      try {
+        const blocks = x.subarray(spans[i * 2]!, spans[i * 2 + 1]!);
+        const y = encrypt ? aes.decrypt(blocks) : aes.encrypt(blocks);
+        out.set(y, spans[i * 2]!);
+        y.fill(0);
+      } finally {
+        aes.destroy();
+      }
     }
     await Promise.all(jobs);
   } finally {
