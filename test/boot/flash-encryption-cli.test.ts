@@ -1,8 +1,11 @@
 import assert from 'node:assert/strict';
+import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { encryptFlashData } from '../../src/boot/flash-encryption.js';
+import { nodeCrypto } from '../../src/node/node-crypto.js';
 import { runCli } from '../_support/cli.js';
 import { NO_VECTORS, readManifest, vectorDir } from '../_support/vectors.js';
 
@@ -102,6 +105,22 @@ describe('nvsec flash-encryption rejections', { skip: NO_VECTORS }, () => {
     assert.deepEqual([j.command, j.address, j.bytes, j.scheme, j.keyBits, j.flashCryptConf], ['encrypt-flash-data', 0x12000, 4096, 'xts-aes128', 256, null]);
     assert.equal(r.stdout.includes(key.toString('hex')), false);
     assert.ok(fs.readFileSync(file('keys-enc.bin')).equals(fs.readFileSync(path.join(vectorDir('boot', 'flash-enc-xts-aes128-esp32c3'), 'nvs_keys_enc_0x12000.bin'))));
+  });
+});
+
+describe('nvsec flash-encryption on a large ESP32 input (worker threads)', () => {
+  it('gives the same bytes as the library, both ways', () => {
+    const key = crypto.randomBytes(32);
+    const data = crypto.randomBytes(0x80000);
+    fs.writeFileSync(file('big-key.bin'), key);
+    fs.writeFileSync(file('big.bin'), data);
+    const e = nvsec(['flash-encryption', 'encrypt-flash-data', '-k', file('big-key.bin'), '-a', '0x100000', '-o', file('big-enc.bin'), file('big.bin')]);
+    assert.equal(e.status, 0, e.stderr);
+    assert.deepEqual(new Uint8Array(fs.readFileSync(file('big-enc.bin'))), encryptFlashData(nodeCrypto, key, data, 0x100000));
+    const d = nvsec(['flash-encryption', 'decrypt-flash-data', '-k', file('big-key.bin'), '-a', '0x100000', '-o', file('big-dec.bin'), file('big-enc.bin')]);
+    assert.equal(d.status, 0, d.stderr);
+    assert.ok(fs.readFileSync(file('big-dec.bin')).equals(data));
+    if (!POSIX_MODES) assert.equal(mode(file('big-dec.bin')) & 0o077, 0, 'decrypted output is private');
   });
 });
 
