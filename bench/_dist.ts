@@ -2,12 +2,14 @@
 // first), not the sources through the test loader. Types come from src/ so this file type-checks
 // before a build.
 import type * as SecureBootV2 from '../src/boot/secure-boot-v2.js';
+import type * as FlashEncryption from '../src/boot/flash-encryption.js';
 import type * as Equal from '../src/bytes/equal.js';
 import type * as CtrDrbgModule from '../src/entropy/ctr-drbg.js';
 import type * as HmacDrbgModule from '../src/entropy/hmac-drbg.js';
 import type * as Memory from '../src/flash/memory-flash.js';
 import type * as NodeCrypto from '../src/node/node-crypto.js';
 import type * as SigningKeyModule from '../src/node/signing-key.js';
+import type * as ParallelFe from '../src/node/parallel-flash-encryption.js';
 import type * as Diagnose from '../src/nvs/crypto/diagnose.js';
 import type * as EntryCipher from '../src/nvs/crypto/entry-cipher.js';
 import type * as ImageCipher from '../src/nvs/crypto/image-cipher.js';
@@ -19,6 +21,8 @@ import type * as PartitionTable from '../src/partition-table/convert.js';
 const load = async <T>(rel: string): Promise<T> => (await import(new URL(`../dist/${rel}`, import.meta.url).href)) as T;
 
 export const { bytesEqual } = await load<typeof Equal>('bytes/equal.js');
+export const { createFlashCipher } = await load<typeof FlashEncryption>('boot/flash-encryption.js');
+export const { esp32FlashCryptParallel } = await load<typeof ParallelFe>('node/parallel-flash-encryption.js');
 export const { MemoryFlash } = await load<typeof Memory>('flash/memory-flash.js');
 export const { nodeCrypto } = await load<typeof NodeCrypto>('node/node-crypto.js');
 export const { generateNvsPartition } = await load<typeof Generate>('nvs/generator/generate.js');

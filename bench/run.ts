@@ -10,6 +10,7 @@ import { parseArgs } from 'node:util';
 import { fileURLToPath } from 'node:url';
 import { formatTable, type Row, secondsSince } from './_harness.js';
 import { runCliGroup } from './nvs-generate.js';
+import { FLASH_ENCRYPTION_IDS, runFlashEncryptionGroup } from './boot-flash-encryption.js';
 import { nodeCrypto, parseKeysPartition } from './_dist.js';
 import { DRBG_IDS, runDrbgGroup } from './entropy-drbg.js';
 import { ENCRYPTION_IDS, runEncryptionGroup } from './nvs-encryption.js';
@@ -36,6 +37,7 @@ const GROUPS: Readonly<Record<string, readonly string[]>> = {
   drbg: DRBG_IDS,
   signing: SIGNING_IDS,
   'partition-table': PARTITION_TABLE_IDS,
+  'flash-encryption': FLASH_ENCRYPTION_IDS,
 };
 const ALL_IDS = Object.values(GROUPS).flat();
 
@@ -101,6 +103,9 @@ async function main(): Promise<void> {
   rows.push(...runDrbgGroup({ only, log, quick }));
   rows.push(...(await runSigningGroup({ warmups: quick ? 1 : 2, runs: quick ? 3 : 5, inProcessWarmups: quick ? 1 : 2, inProcessRuns: quick ? 3 : 9, only, log })));
   rows.push(...runPartitionTableGroup({ only, log, quick }));
+  rows.push(
+    ...await runFlashEncryptionGroup({ warmups: quick ? 1 : 2, runs: quick ? 3 : 5, inProcessWarmups: quick ? 1 : 3, inProcessRuns: quick ? 3 : 15, only, log }),
+  );
   const totalS = secondsSince(start);
 
   const cpus = os.cpus();

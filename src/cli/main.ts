@@ -5,6 +5,7 @@ import { EXIT } from './_run.js';
 import { registerDemoCommand } from './demo.js';
 import { registerImageCommands } from './image.js';
 import { registerEfuseCommands } from './efuse.js';
+import { registerFlashEncryptionCommands } from './flash-encryption.js';
 import { registerNvsCommands } from './nvs.js';
 import { registerSecureBootCommands } from './secure-boot.js';
 import { registerPartitionTableCommand } from './partition-table.js';
@@ -31,6 +32,7 @@ function buildProgram(): Command {
   registerDemoCommand(program);
   registerImageCommands(program);
   registerEfuseCommands(program);
+  registerFlashEncryptionCommands(program);
   return program;
 }
 

@@ -4,3 +4,4 @@ export { nodeCrypto } from './node-crypto.js';
 export { FileSeedStore, type FileSeedStoreOptions, NV_SEED_DEFAULT_FILE } from './file-seed-store.js';
 export { generateSigningKey, readSigningKey, SIGNING_SCHEMES, type SigningKey, type SigningScheme } from './signing-key.js';
 export { loadEfuseFile, openEfuseFile, saveEfuseFile } from './efuse-file.js';
+export { esp32FlashCryptParallel, type ParallelFlashCryptOptions } from './parallel-flash-encryption.js';

@@ -9,40 +9,57 @@ const u8 = (b: Buffer): Uint8Array => new Uint8Array(b.buffer, b.byteOffset, b.l
 
 /**
  * ECB is stateless from block to block, so one OpenSSL context per direction serves every call
- * (update() only, never final()): no cipher object per call.
+ * (update() only, never final()): no cipher object per call. Each context is set up on first use
+ * (from a copy of the key, zeroized once both exist, or by destroy()): CTR-style callers re-key
+ * often and only encrypt, and callers that re-key per block (ESP32 flash encryption) use one
+ * direction only, so a key costs one OpenSSL key setup, not two.
  */
 function aesEcb(key: Uint8Array): AesEcb {
   if (key.length !== 16 && key.length !== 24 && key.length !== 32) throw new RangeError(`"key" must be 16, 24 or 32 bytes, got ${key.length}`);
   const algorithm = `aes-${key.length * 8}-ecb`;
-  let enc: crypto.Cipher | null = crypto.createCipheriv(algorithm, key, null).setAutoPadding(false);
-  // The decipher is set up on first use (from a copy of the key, zeroized by destroy()): CTR-style
-  // callers re-key often and only encrypt.
+  let enc: crypto.Cipher | null = null;
   let dec: crypto.Decipher | null = null;
-  let decKey: Uint8Array | null = new Uint8Array(key); // a copy, also for a Buffer
+  let k: Uint8Array | null = new Uint8Array(key); // a copy, also for a Buffer
+  let destroyed = false;
   const blocks = (data: Uint8Array): void => {
     if (data.length % 16 !== 0) throw new RangeError(`"data" must be whole 16-byte blocks, got ${data.length} bytes`);
   };
   const gone = (): never => {
     throw new NvsecError('CRYPTO_KEY_DESTROYED', 'This AES key was destroyed: set up the cipher again');
   };
+  const keyOnce = (): Uint8Array => {
+    if (destroyed || k === null) return gone();
+    return k;
+  };
+  const dropKeyIfDone = (): void => {
+    if (enc !== null && dec !== null && k !== null) {
+      k.fill(0);
+      k = null;
+    }
+  };
   return {
     encrypt: (data) => {
       blocks(data);
-      return u8((enc ?? gone()).update(data));
+      if (destroyed) gone();
+      if (enc === null) {
+        enc = crypto.createCipheriv(algorithm, keyOnce(), null).setAutoPadding(false);
+        dropKeyIfDone();
+      }
+      return u8(enc.update(data));
     },
     decrypt: (data) => {
       blocks(data);
+      if (destroyed) gone();
       if (dec === null) {
-        const k = decKey ?? gone();
-        dec = crypto.createDecipheriv(algorithm, k, null).setAutoPadding(false);
-        k.fill(0);
-        decKey = null;
+        dec = crypto.createDecipheriv(algorithm, keyOnce(), null).setAutoPadding(false);
+        dropKeyIfDone();
       }
       return u8(dec.update(data));
     },
     destroy: () => {
-      decKey?.fill(0);
-      decKey = null;
+      k?.fill(0);
+      k = null;
+      destroyed = true;
       enc = null;
       dec = null;
     },
