@@ -3,13 +3,13 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { type Command, Option } from 'commander';
+import { Option } from 'commander';
 import { NvsecError } from '../errors/nvsec-error.js';
 import { nodeCrypto } from '../node/node-crypto.js';
 import { type NvsKeys, parseKeysPartition } from '../nvs/crypto/keys-partition.js';
 import { generateNvsPartition, type GenerateResult } from '../nvs/generator/generate.js';
 import { NvsGenerateError } from '../nvs/generator/generate-error.js';
-import { EXIT } from './_run.js';
+import { readBinaryFile } from './_files.js';
 import { errorMessage } from '../errors/error-message.js';
 
 /**
@@ -46,10 +46,6 @@ export function formatVersionOption(): Option {
     .default('2');
 }
 
-/** Reports a usage error the way commander does (one line, exit status 2); never returns. */
-export function usageError(cmd: Command, message: string): never {
-  cmd.error(`error: ${message}`, { exitCode: EXIT.USAGE, code: 'nvsec.usage' });
-}
 
 /**
  * The --outdir folder (default: the current directory), with `~` expanded like Python's
@@ -97,20 +93,6 @@ export function keyFilePath(dir: string, name: string, option: string): string {
 export function requireBinExtension(file: string, what: string): void {
   if (path.extname(file) !== '.bin') {
     throw new NvsGenerateError('NVS_BAD_OUTPUT', `${what} "${file}" must have the .bin extension (esp-idf-nvs-partition-gen requires it too)`);
-  }
-}
-
-/**
- * Reads a binary input file (image, key file).
- * @throws {NvsecError} `CLI_FILE_READ` with the file's name and the reason
- */
-export function readBinaryFile(file: string, what: string): Uint8Array {
-  try {
-    const b = fs.readFileSync(file);
-    return new Uint8Array(b.buffer, b.byteOffset, b.length);
-  } catch (e) {
-    const err = e as NodeJS.ErrnoException;
-    throw new NvsecError('CLI_FILE_READ', `Cannot read the ${what} "${file}": ${err.code ?? err.message}; check the path`, { cause: e });
   }
 }
 

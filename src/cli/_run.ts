@@ -1,4 +1,4 @@
-import { CommanderError } from 'commander';
+import { type Command, CommanderError } from 'commander';
 import { NvsecError } from '../errors/nvsec-error.js';
 
 /** Exit codes of the CLI. */
@@ -31,4 +31,9 @@ export function reportError(e: unknown): void {
   } else {
     console.error(`nvsec: error: ${String(e)}`);
   }
+}
+
+/** Reports a usage error the way commander does (one line, exit status 2); never returns. */
+export function usageError(cmd: Command, message: string): never {
+  cmd.error(`error: ${message}`, { exitCode: EXIT.USAGE, code: 'nvsec.usage' });
 }

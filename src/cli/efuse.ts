@@ -6,7 +6,8 @@ import { EfuseError } from '../boot/efuse-error.js';
 import { EFUSE_CHIPS, type EfuseChip } from '../boot/efuse-fields.js';
 import type { BurnKeyPurpose } from '../boot/efuse-key-purpose.js';
 import { loadEfuseFile, saveEfuseFile } from '../node/efuse-file.js';
-import { EXIT, reportError, runAction } from './_run.js';
+import { readBinaryFile } from './_files.js';
+import { EXIT, reportError, runAction, usageError } from './_run.js';
 
 interface CommonOptions {
   file: string;
@@ -90,10 +91,10 @@ export function registerEfuseCommands(program: Command): void {
     runAction((args: string[], opts: BurnKeyCliOptions, cmd: Command) => {
       mutate(opts, cmd, (model) => {
         const step = model.chip === 'esp32' ? 2 : 3;
-        if (args.length % step !== 0) usage(cmd, model.chip === 'esp32' ? 'expected BLOCK KEYFILE pairs' : 'expected BLOCK KEYFILE PURPOSE triples');
+        if (args.length % step !== 0) usageError(cmd, model.chip === 'esp32' ? 'expected BLOCK KEYFILE pairs' : 'expected BLOCK KEYFILE PURPOSE triples');
         const done: string[] = [];
         for (let i = 0; i < args.length; i += step) {
-          const key = readBinary(args[i + 1]!, 'key file');
+          const key = readBinaryFile(args[i + 1]!, 'key file');
           try {
             const purpose = step === 3 ? (args[i + 2] as BurnKeyPurpose) : undefined;
             // commander turns --no-read-protect into readProtect: false
@@ -123,12 +124,12 @@ export function registerEfuseCommands(program: Command): void {
         const o = opts as unknown as { writeProtect?: boolean; protectKey?: boolean };
         const noWriteProtect = o.writeProtect === false || o.protectKey === false;
         if (model.chip === 'esp32') {
-          if (args.length !== 1) usage(cmd, 'on the ESP32 give one DIGESTFILE (it goes to BLOCK2)');
-          model.burnKeyDigest(readBinary(args[0]!, 'digest file'), undefined, undefined, { noWriteProtect });
+          if (args.length !== 1) usageError(cmd, 'on the ESP32 give one DIGESTFILE (it goes to BLOCK2)');
+          model.burnKeyDigest(readBinaryFile(args[0]!, 'digest file'), undefined, undefined, { noWriteProtect });
           return { burned: ['BLOCK2'] };
         }
-        if (args.length !== 3) usage(cmd, 'expected BLOCK_KEYn DIGESTFILE SECURE_BOOT_DIGESTn');
-        model.burnKeyDigest(readBinary(args[1]!, 'digest file'), args[0]!, args[2] as 'SECURE_BOOT_DIGEST0', { noWriteProtect });
+        if (args.length !== 3) usageError(cmd, 'expected BLOCK_KEYn DIGESTFILE SECURE_BOOT_DIGESTn');
+        model.burnKeyDigest(readBinaryFile(args[1]!, 'digest file'), args[0]!, args[2] as 'SECURE_BOOT_DIGEST0', { noWriteProtect });
         return { burned: [`${args[0]} (${args[2]})`] };
       });
     }),
@@ -142,7 +143,7 @@ export function registerEfuseCommands(program: Command): void {
   ).action(
     runAction((args: string[], opts: CommonOptions, cmd: Command) => {
       mutate(opts, cmd, (model) => {
-        if (args.length % 2 !== 0) usage(cmd, 'expected NAME VALUE pairs');
+        if (args.length % 2 !== 0) usageError(cmd, 'expected NAME VALUE pairs');
         for (let i = 0; i < args.length; i += 2) model.burn(args[i]!, parseValue(model, cmd, args[i]!, args[i + 1]!));
         return { burned: args.filter((_, i) => i % 2 === 0) };
       });
@@ -165,34 +166,22 @@ export function registerEfuseCommands(program: Command): void {
   }
 }
 
-function usage(cmd: Command, message: string): never {
-  cmd.error(`error: ${message}`, { exitCode: EXIT.USAGE, code: 'nvsec.usage' });
-}
 
-function readBinary(file: string, what: string): Uint8Array {
-  try {
-    return new Uint8Array(fs.readFileSync(file));
-  } catch (e) {
-    const err = e as NodeJS.ErrnoException;
-    err.message = `Cannot read the ${what} "${file}": ${err.code ?? err.message}`;
-    throw err;
-  }
-}
 
 /** Loads the file (or, when `create`, a blank model of --chip when it is missing), checking --chip. */
 function open(opts: CommonOptions, cmd: Command, create: boolean): Efuse {
   const chip = opts.chip;
-  if (chip !== undefined && !Object.hasOwn(EFUSE_CHIPS, chip)) usage(cmd, `--chip must be one of ${Object.keys(EFUSE_CHIPS).join(', ')}, got "${chip}"`);
+  if (chip !== undefined && !Object.hasOwn(EFUSE_CHIPS, chip)) usageError(cmd, `--chip must be one of ${Object.keys(EFUSE_CHIPS).join(', ')}, got "${chip}"`);
   if (create && !fs.existsSync(opts.file)) {
-    if (chip === undefined) usage(cmd, `"${opts.file}" does not exist: give --chip to create a blank eFuse file`);
+    if (chip === undefined) usageError(cmd, `"${opts.file}" does not exist: give --chip to create a blank eFuse file`);
     const scheme = opts.codingScheme ?? 'none';
-    if (scheme !== 'none' && scheme !== '3/4') usage(cmd, `--coding-scheme must be 'none' or '3/4', got "${scheme}"`);
+    if (scheme !== 'none' && scheme !== '3/4') usageError(cmd, `--coding-scheme must be 'none' or '3/4', got "${scheme}"`);
     return Efuse.create(chip as EfuseChip, { codingScheme: scheme });
   }
   const model = loadEfuseFile(opts.file);
   if (chip !== undefined && model.chip !== chip) {
     model.destroy();
-    usage(cmd, `"${opts.file}" holds ${model.chip} eFuses, not ${chip}`);
+    usageError(cmd, `"${opts.file}" holds ${model.chip} eFuses, not ${chip}`);
   }
   if (opts.codingScheme !== undefined) console.error('nvsec: warning: --coding-scheme only applies when a new file is created; ignored');
   return model;
@@ -220,13 +209,13 @@ function parseValue(model: Efuse, cmd: Command, name: string, text: string): Efu
   const f = model.field(name);
   if (f.type === 'bytes') {
     const hex = text.replace(/^0x/i, '').replace(/[:\s]/g, '');
-    if (!/^([0-9a-f]{2})*$/i.test(hex)) usage(cmd, `${name} takes hex bytes, got "${text}"`);
+    if (!/^([0-9a-f]{2})*$/i.test(hex)) usageError(cmd, `${name} takes hex bytes, got "${text}"`);
     return fromHex(hex);
   }
   const t = text.trim().toLowerCase();
   const n = /^0x[0-9a-f]+$/.test(t) ? parseInt(t.slice(2), 16) : /^0b[01]+$/.test(t) ? parseInt(t.slice(2), 2) : /^\d+$/.test(t) ? Number(t) : NaN;
-  if (Number.isNaN(n)) usage(cmd, `${name} takes a number (decimal, 0x… or 0b…), got "${text}"`);
-  if (f.type === 'bool' && n > 1) usage(cmd, `${name} is a single bit: give 0 or 1, got "${text}"`);
+  if (Number.isNaN(n)) usageError(cmd, `${name} takes a number (decimal, 0x… or 0b…), got "${text}"`);
+  if (f.type === 'bool' && n > 1) usageError(cmd, `${name} is a single bit: give 0 or 1, got "${text}"`);
   return f.type === 'bool' ? n === 1 : n;
 }
 

@@ -10,6 +10,7 @@ import { NvsecError } from '../errors/nvsec-error.js';
 import { writeFileAtomic } from '../node/atomic-file.js';
 import { nodeCrypto } from '../node/node-crypto.js';
 import { esp32FlashCryptParallel } from '../node/parallel-flash-encryption.js';
+import { readBinaryFile } from './_files.js';
 import { EXIT, reportError, runAction } from './_run.js';
 
 interface DataOptions {
@@ -167,15 +168,6 @@ function parseAnyInt(text: string, option: string): number {
   return Number(value);
 }
 
-function readInput(file: string, what: string): Uint8Array {
-  try {
-    const b = fs.readFileSync(file);
-    return new Uint8Array(b.buffer, b.byteOffset, b.length);
-  } catch (e) {
-    const err = e as NodeJS.ErrnoException;
-    throw new NvsecError('CLI_FILE_READ', `Cannot read the ${what} "${file}": ${err.code ?? err.message}; check the path`, { cause: e });
-  }
-}
 
 /** espsecure's check that an output does not overwrite an input. */
 function notSameFile(input: string, output: string): void {
@@ -196,7 +188,7 @@ async function dataCommand(_cmd: Command, verb: 'encrypt' | 'decrypt', input: st
   notSameFile(input, opts.output);
   const address = parseAnyInt(opts.address, '--address');
   const conf = confText === undefined ? 0xf : parseAnyInt(confText, '--flash-crypt-conf');
-  const keyFile = readInput(opts.keyfile, 'key file');
+  const keyFile = readBinaryFile(opts.keyfile, 'key file');
   const loaded = loadFlashEncryptionKey(nodeCrypto, keyFile, aesXts ? 'xts' : 'esp32');
   keyFile.fill(0);
   const { note, fileBits: keyBits } = loaded;
@@ -204,7 +196,7 @@ async function dataCommand(_cmd: Command, verb: 'encrypt' | 'decrypt', input: st
   let result: Uint8Array;
   try {
     if (!aesXts) new Esp32FlashCipher(nodeCrypto, loaded.key, conf).destroy(); // checks conf before the input is read
-    const data = readInput(input, verb === 'encrypt' ? 'plaintext file' : 'encrypted file');
+    const data = readBinaryFile(input, verb === 'encrypt' ? 'plaintext file' : 'encrypted file');
     if (aesXts) {
       const cipher = new XtsFlashCipher(nodeCrypto, loaded.key);
       try {

@@ -8,7 +8,8 @@ import { diagnoseNvsDecryption, type NvsDecryptionDiagnosis } from '../nvs/crypt
 import { NvsEntryCipher } from '../nvs/crypto/entry-cipher.js';
 import { decryptNvsImage } from '../nvs/crypto/image-cipher.js';
 import { NvsError } from '../nvs/esp-err.js';
-import { outputPath, readBinaryFile, readKeysFile, requireBinExtension } from './_nvs-args.js';
+import { readBinaryFile } from './_files.js';
+import { outputPath, readKeysFile, requireBinExtension } from './_nvs-args.js';
 import { runAction } from './_run.js';
 
 interface DecryptOptions {

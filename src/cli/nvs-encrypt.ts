@@ -8,8 +8,8 @@ import { NvsEntryCipher } from '../nvs/crypto/entry-cipher.js';
 import { decryptNvsImage, encryptNvsImage, selectCipherEntries } from '../nvs/crypto/image-cipher.js';
 import { ENTRY_SIZE } from '../nvs/format/constants.js';
 import { checkPartitionSize, type GenerateResult } from '../nvs/generator/generate.js';
-import { formatVersionOption, generateFromCsvFiles, outputPath, parseSize, readKeysFile, usageError } from './_nvs-args.js';
-import { runAction } from './_run.js';
+import { formatVersionOption, generateFromCsvFiles, outputPath, parseSize, readKeysFile } from './_nvs-args.js';
+import { runAction, usageError } from './_run.js';
 import {
   addKeyProtectOptions,
   type KeygenPlan,

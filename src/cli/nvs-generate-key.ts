@@ -5,8 +5,9 @@ import { NvsecError } from '../errors/nvsec-error.js';
 import { writeFileAtomic } from '../node/atomic-file.js';
 import { nodeCrypto } from '../node/node-crypto.js';
 import { buildKeysPartition, deriveNvsKeysFromHmac, generateNvsKeys, type NvsKeys } from '../nvs/crypto/keys-partition.js';
-import { keyFilePath, readBinaryFile, resolveOutdir, usageError } from './_nvs-args.js';
-import { runAction } from './_run.js';
+import { readBinaryFile } from './_files.js';
+import { keyFilePath, resolveOutdir } from './_nvs-args.js';
+import { runAction, usageError } from './_run.js';
 
 /** The HMAC key-protection options shared by `generate-key` and `encrypt --keygen`. */
 export interface KeyProtectOptions {

@@ -3,8 +3,8 @@ import * as path from 'node:path';
 import type { Command } from 'commander';
 import { writeFileAtomic } from '../node/atomic-file.js';
 import { checkPartitionSize } from '../nvs/generator/generate.js';
-import { formatVersionOption, generateFromCsvFiles, outputPath, parseSize, usageError } from './_nvs-args.js';
-import { runAction } from './_run.js';
+import { formatVersionOption, generateFromCsvFiles, outputPath, parseSize } from './_nvs-args.js';
+import { runAction, usageError } from './_run.js';
 
 export { parseSize } from './_nvs-args.js';
 

@@ -1,4 +1,3 @@
-import * as fs from 'node:fs';
 import { Command, Option } from 'commander';
 import { readSignatureBlocks, type SecureBootTrust, secureBootTrust, signImage, splitSignedImage, verifyAsBootloader, verifyWithKey } from '../boot/secure-boot-v2.js';
 import { EMPTY_SLOT, publicKeyDigest, SBV2, SCHEME_NAMES, type SignatureBlock } from '../boot/signature-block.js';
@@ -9,8 +8,8 @@ import { writeFileAtomic } from '../node/atomic-file.js';
 import { loadEfuseFile } from '../node/efuse-file.js';
 import { nodeCrypto } from '../node/node-crypto.js';
 import { generateSigningKey, readSigningKey, SIGNING_SCHEMES, type SigningKey, type SigningScheme } from '../node/signing-key.js';
-import { readBinaryFile, usageError } from './_nvs-args.js';
-import { EXIT, runAction } from './_run.js';
+import { readBinaryFile, readTextFile } from './_files.js';
+import { EXIT, runAction, usageError } from './_run.js';
 
 /** `--version 2`: espsecure's option; nvsec only implements Secure Boot V2. */
 function versionOption(): Option {
@@ -18,13 +17,7 @@ function versionOption(): Option {
 }
 
 function readKeyFile(file: string): SigningKey {
-  let pem: string;
-  try {
-    pem = fs.readFileSync(file, 'utf8');
-  } catch (e) {
-    throw new NvsecError('CLI_FILE_READ', `Cannot read the key file "${file}": ${(e as NodeJS.ErrnoException).code ?? String(e)}; check the path`, { cause: e });
-  }
-  return readSigningKey(pem, `"${file}"`);
+  return readSigningKey(readTextFile(file, 'key file'), `"${file}"`);
 }
 
 /** Commander collector for a repeatable option. */
