@@ -2,11 +2,17 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { type Command, Option } from 'commander';
 import { FlashEncryptionError } from '../boot/flash-encryption-error.js';
+import { checkFlashWrites, type FlashWrite, type FlashWriteWarning } from '../boot/flash-write-check.js';
 import { Esp32FlashCipher } from '../boot/flash-encryption-esp32.js';
 import { loadFlashEncryptionKey } from '../boot/flash-encryption-key.js';
 import { XtsFlashCipher } from '../boot/flash-encryption-xts.js';
 import type { FlashEncryptionScheme } from '../boot/flash-cipher.js';
 import { NvsecError } from '../errors/nvsec-error.js';
+import { decodePartitionTable, isBinaryPartitionTable } from '../partition-table/binary.js';
+import { PARTITION_TABLE_OFFSET } from '../partition-table/constants.js';
+import { parsePartitionCsv } from '../partition-table/csv.js';
+import { PartitionTableError } from '../partition-table/partition-table-error.js';
+import { loadEfuseFile } from '../node/efuse-file.js';
 import { writeFileAtomic } from '../node/atomic-file.js';
 import { nodeCrypto } from '../node/node-crypto.js';
 import { esp32FlashCryptParallel } from '../node/parallel-flash-encryption.js';
@@ -131,6 +137,63 @@ export function registerFlashEncryptionCommands(program: Command): void {
     .option('--json', 'print a summary (no key bytes) as one JSON object')
     .addHelpText('after', KEYGEN_HELP)
     .action(runAction((file: string, opts: KeygenOptions, cmd: Command) => rejectionsExit2(() => keygenCommand(cmd, file, opts))));
+  group
+    .command('check-write')
+    .summary('before flashing: warn when plaintext would land in a flash-encrypted partition')
+    .description(
+      'Check esptool write-flash ADDRESS FILE pairs against a device\'s eFuses (nvsec efuse file) and partition table: with flash encryption on, plaintext written to an encrypted partition (nvs_keys, apps, otadata, the bootloader, the partition table, partitions flagged encrypted) decrypts to garbage on the device.',
+    )
+    .argument('<address-file...>', 'ADDRESS FILE pairs, as given to esptool write-flash')
+    .requiredOption('--efuse-file <file>', 'the device\'s eFuses (see "nvsec efuse"): is flash encryption on?')
+    .requiredOption('--partition-table <file>', 'the partition table, CSV or binary')
+    .option('--offset <address>', 'partition table offset (default 0x8000)')
+    .option('--encrypt', 'the files are written with esptool write-flash --encrypt')
+    .option('--json', 'print the warnings as one JSON object')
+    .addHelpText('after', CHECK_WRITE_HELP)
+    .action(runAction((pairs: string[], opts: CheckWriteOptions) => rejectionsExit2(() => checkWriteCommand(pairs, opts))));
+}
+
+interface CheckWriteOptions {
+  efuseFile: string;
+  partitionTable: string;
+  offset?: string;
+  encrypt?: boolean;
+  json?: boolean;
+}
+
+const CHECK_WRITE_HELP = `
+Exit status: 0 nothing to report, 3 warnings (one line each on stderr), 2 bad input.
+Data already encrypted (encrypt-flash-data output) and erased (all-0xFF) data pass. Plaintext is
+recognised by content: an app image header, a partition table, an nvs_keys partition whose CRC
+checks out, an otadata entry; for partitions flagged "encrypted" the data cannot be told apart,
+so they are reported as "may be plaintext".
+
+Example (before esptool write-flash 0x9000 nvs.bin 0x12000 nvs_keys.bin):
+  $ nvsec flash-encryption check-write --efuse-file device.efuse --partition-table partitions.csv \\
+      0x9000 nvs.bin 0x12000 nvs_keys.bin
+`;
+
+function checkWriteCommand(pairs: string[], opts: CheckWriteOptions): void {
+  if (pairs.length % 2 !== 0) throw new UsageError(`expected ADDRESS FILE pairs, got ${pairs.length} argument(s)`);
+  const tableOffset = opts.offset === undefined ? PARTITION_TABLE_OFFSET : parseAnyInt(opts.offset, '--offset');
+  const table = readBinaryFile(opts.partitionTable, 'partition table');
+  const partitions = isBinaryPartitionTable(table)
+    ? decodePartitionTable(table, nodeCrypto).entries
+    : parsePartitionCsv(new TextDecoder().decode(table), { tableOffset });
+  const writes: FlashWrite[] = [];
+  for (let i = 0; i < pairs.length; i += 2) {
+    writes.push({ address: parseAnyInt(pairs[i]!, 'ADDRESS'), data: readBinaryFile(pairs[i + 1]!, 'file to flash'), encrypt: opts.encrypt === true, name: pairs[i + 1]! });
+  }
+  const efuse = loadEfuseFile(opts.efuseFile);
+  let warnings: FlashWriteWarning[];
+  try {
+    warnings = checkFlashWrites(efuse, { partitions, tableOffset }, writes);
+  } finally {
+    efuse.destroy();
+  }
+  if (opts.json) console.log(JSON.stringify({ warnings }));
+  else for (const w of warnings) console.error(`nvsec: warning: ${w.message}`);
+  if (warnings.length > 0) process.exitCode = EXIT.PROBLEMS;
 }
 
 /** espsecure exits 2 on every rejection of its input (FatalError, click's bad files): so do we. */
@@ -138,7 +201,7 @@ async function rejectionsExit2(action: () => void | Promise<void>): Promise<void
   try {
     await action();
   } catch (e) {
-    if (e instanceof FlashEncryptionError || (e instanceof NvsecError && e.code === 'CLI_FILE_READ') || e instanceof UsageError) {
+    if (e instanceof FlashEncryptionError || e instanceof PartitionTableError || (e instanceof NvsecError && e.code === 'CLI_FILE_READ') || e instanceof UsageError) {
       reportError(e);
       process.exitCode = EXIT.USAGE;
       return;
