@@ -7,6 +7,7 @@ export {
   leadingValidBlocks,
   readSignatureBlocks,
   type SecureBootTrust,
+  secureBootTrust,
   type SignedImage,
   type SignOptions,
   type SignResult,
@@ -74,3 +75,4 @@ export { Esp32FlashCipher } from './flash-encryption-esp32.js';
 export { FlashEncryptionError, type FlashEncryptionErrorCode } from './flash-encryption-error.js';
 export { type FlashEncryptionKey, type FlashEncryptionMode, loadFlashEncryptionKey } from './flash-encryption-key.js';
 export { XtsFlashCipher } from './flash-encryption-xts.js';
+export { checkFlashWrites, type FlashLayout, type FlashWrite, type FlashWriteWarning } from './flash-write-check.js';
