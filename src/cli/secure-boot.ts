@@ -8,7 +8,7 @@ import { writeFileAtomic } from '../node/atomic-file.js';
 import { loadEfuseFile } from '../node/efuse-file.js';
 import { nodeCrypto } from '../node/node-crypto.js';
 import { generateSigningKey, readSigningKey, SIGNING_SCHEMES, type SigningKey, type SigningScheme } from '../node/signing-key.js';
-import { readBinaryFile, readTextFile } from './_files.js';
+import { readBinaryFile } from './_files.js';
 import { EXIT, runAction, usageError } from './_run.js';
 
 /** `--version 2`: espsecure's option; nvsec only implements Secure Boot V2. */
@@ -16,8 +16,21 @@ function versionOption(): Option {
   return new Option('-v, --version <n>', 'secure boot version: only 2 (Secure Boot V2) is supported').choices(['2']).makeOptionMandatory();
 }
 
+/** Reads a PEM key file; the file's bytes are zeroized once OpenSSL has parsed them. */
 function readKeyFile(file: string): SigningKey {
-  return readSigningKey(readTextFile(file, 'key file'), `"${file}"`);
+  const pem = readBinaryFile(file, 'key file');
+  try {
+    return readSigningKey(pem, `"${file}"`);
+  } finally {
+    pem.fill(0);
+  }
+}
+
+/** The public half of a key file (a private key's signer is released at once). */
+function readPublicKey(file: string): SigningKey {
+  const key = readKeyFile(file);
+  key.signer?.destroy?.();
+  return key;
 }
 
 /** Commander collector for a repeatable option. */
@@ -95,13 +108,14 @@ interface VerifyOpts {
 async function signData(input: string, opts: SignOpts, cmd: Command): Promise<void> {
   if (opts.keyfile.length > SBV2.MAX_BLOCKS) usageError(cmd, `at most ${SBV2.MAX_BLOCKS} --keyfile keys (one signature block each), got ${opts.keyfile.length}`);
   const data = readBinaryFile(input, 'input file');
-  const keys = opts.keyfile.map(readKeyFile);
-  const signers: Signer[] = keys.map((k, i) => {
-    if (!k.signer) throw new NvsecError('KEY_NOT_PRIVATE', `"${opts.keyfile[i]}" holds a public key; signing needs the private key`);
-    return k.signer;
-  });
+  const signers: Signer[] = [];
   const lines: string[] = [];
   try {
+    for (const file of opts.keyfile) {
+      const { signer } = readKeyFile(file);
+      if (!signer) throw new NvsecError('KEY_NOT_PRIVATE', `"${file}" holds a public key; signing needs the private key`);
+      signers.push(signer);
+    }
     const r = await signImage(nodeCrypto, data, signers, { appendSignatures: opts.appendSignatures ?? false });
     if (r.paddedBytes > 0) lines.push(`Padding data contents by ${r.paddedBytes} bytes so signature sector aligns at sector boundary.`);
     for (const b of r.keptBlocks) lines.push(`Signature block ${b.index} is valid (${kindOf(b)}).`);
@@ -133,7 +147,7 @@ async function verifySignature(input: string, opts: VerifyOpts, cmd: Command): P
   let failure: string;
   let json: Record<string, unknown>;
   if (opts.keyfile !== undefined) {
-    const r = await verifyWithKey(nodeCrypto, data, readKeyFile(opts.keyfile).publicKey);
+    const r = await verifyWithKey(nodeCrypto, data, readPublicKey(opts.keyfile).publicKey);
     lines = r.blocks.flatMap((b) => (b.block.valid ? [`Signature block ${b.block.index} is valid (${kindOf(b.block)}).`, b.message] : [b.message]));
     verified = r.verified;
     json = { verified, verifiedBlock: r.verifiedBlock, blocks: r.blocks.map((b) => ({ ...blockJson(b.block), verdict: b.verdict, message: b.message })) };
@@ -246,7 +260,7 @@ export function registerSecureBootCommands(program: Command): void {
     .addHelpText('after', '\nExample:\n  $ nvsec secure-boot digest-sbv2-public-key --keyfile secure_boot_signing_key.pem --output digest.bin\n  $ espefuse burn-key BLOCK_KEY0 digest.bin SECURE_BOOT_DIGEST0\n')
     .action(
       runAction((opts: { keyfile: string; output: string }) => {
-        const digest = publicKeyDigest(nodeCrypto, readKeyFile(opts.keyfile).publicKey);
+        const digest = publicKeyDigest(nodeCrypto, readPublicKey(opts.keyfile).publicKey);
         writeFileAtomic(opts.output, digest, { mode: 0o644 });
         console.log(`Writing the public key digest of "${opts.keyfile}" to "${opts.output}".`);
       }),
@@ -265,12 +279,14 @@ export function registerSecureBootCommands(program: Command): void {
     )
     .action(
       runAction((keyfile: string, opts: { scheme: SigningScheme }) => {
-        const pem = generateSigningKey(opts.scheme);
+        const pem = new TextEncoder().encode(generateSigningKey(opts.scheme));
         try {
-          writeFileAtomic(keyfile, new TextEncoder().encode(pem), { mode: 0o600, exclusive: true });
+          writeFileAtomic(keyfile, pem, { mode: 0o600, exclusive: true });
         } catch (e) {
           if ((e as NodeJS.ErrnoException).code === 'EEXIST') throw new NvsecError('KEY_FILE_EXISTS', `Key file "${keyfile}" already exists: nvsec never overwrites a key; pick another name`);
           throw e;
+        } finally {
+          pem.fill(0);
         }
         console.log(`${SCHEME_NAMES[opts.scheme]} private key in PEM format written to "${keyfile}".`);
       }),
@@ -285,7 +301,7 @@ export function registerSecureBootCommands(program: Command): void {
     .requiredOption('-k, --keyfile <pem>', 'private key in PEM')
     .action(
       runAction((output: string, opts: { keyfile: string }) => {
-        writeFileAtomic(output, new TextEncoder().encode(readKeyFile(opts.keyfile).publicKeyPem), { mode: 0o644 });
+        writeFileAtomic(output, new TextEncoder().encode(readPublicKey(opts.keyfile).publicKeyPem), { mode: 0o644 });
         console.log(`"${opts.keyfile}" public key extracted to "${output}".`);
       }),
     );

@@ -18,6 +18,9 @@ export interface Signer {
    * @throws {RangeError} when the digest length does not match `hash`
    */
   sign(digest: Uint8Array, hash: HashName): Promise<Uint8Array>;
-  /** Drops any private key material the signer holds; later calls throw. */
+  /**
+   * Drops the signer's hold on its private key; later calls throw. Key bytes the signer owns are
+   * zeroized; a key held by OpenSSL or a token is released, not overwritten.
+   */
   destroy?(): void;
 }

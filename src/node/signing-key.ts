@@ -92,18 +92,23 @@ function rsaSigner(key: crypto.KeyObject, publicKey: PublicKey & { kind: 'rsa' }
 }
 
 function ecSigner(key: crypto.KeyObject, publicKey: PublicKey & { kind: 'ec' }): Signer {
-  let d: Uint8Array | null = ecPrivateScalar(key, publicKey.curve);
+  let priv: crypto.KeyObject | null = key;
   return {
     publicKey,
     sign: async (digest: Uint8Array, hash: HashName) => {
-      if (d === null) throw new NvsecError('CRYPTO_KEY_DESTROYED', 'This signing key was destroyed: read the key file again');
+      if (priv === null) throw new NvsecError('CRYPTO_KEY_DESTROYED', 'This signing key was destroyed: read the key file again');
       if (digest.length !== hashLength(hash)) throw new RangeError(`"digest" must be a ${hashLength(hash)}-byte ${hash} digest, got ${digest.length} bytes`);
       const { ecdsaSignDigest } = await import('../crypto/ecdsa.js'); // curve code loaded on first use
-      return ecdsaSignDigest(publicKey.curve, d, digest, nodeCrypto.randomBytes(32));
+      // The scalar leaves OpenSSL only for the time of one signature.
+      const d = ecPrivateScalar(priv, publicKey.curve);
+      try {
+        return ecdsaSignDigest(publicKey.curve, d, digest, nodeCrypto.randomBytes(32));
+      } finally {
+        d.fill(0);
+      }
     },
     destroy: () => {
-      d?.fill(0);
-      d = null;
+      priv = null;
     },
   };
 }
@@ -111,17 +116,20 @@ function ecSigner(key: crypto.KeyObject, publicKey: PublicKey & { kind: 'ec' }):
 /**
  * Reads a PEM key file: a private key (PKCS#1 "RSA PRIVATE KEY", SEC1 "EC PRIVATE KEY" or
  * PKCS#8, as espsecure and OpenSSL write them) gives a signer; a public key ("PUBLIC KEY") gives
- * only the public half. `source` names the file in error messages.
+ * only the public half. `source` names the file in error messages. The private key stays inside
+ * OpenSSL (a KeyObject); pass the file's bytes rather than a string to be able to zeroize them.
  *
  * @throws {NvsecError} KEY_UNREADABLE when the text is not a PEM key; KEY_UNSUPPORTED for other
  *   key types or curves
  * @example
  * const { signer } = readSigningKey(fs.readFileSync('secure_boot_signing_key.pem', 'utf8'), 'secure_boot_signing_key.pem');
  */
-export function readSigningKey(pem: string, source = 'key'): SigningKey {
+export function readSigningKey(pem: string | Uint8Array, source = 'key'): SigningKey {
   let key: crypto.KeyObject;
   try {
-    key = /PRIVATE KEY-----/.test(pem) ? crypto.createPrivateKey(pem) : crypto.createPublicKey(pem);
+    const text = typeof pem === 'string' ? pem : Buffer.from(pem.buffer, pem.byteOffset, pem.length);
+    const isPrivate = (typeof pem === 'string' ? pem : text.toString('latin1', 0, Math.min(pem.length, 64))).includes('PRIVATE KEY-----');
+    key = isPrivate ? crypto.createPrivateKey(text) : crypto.createPublicKey(text);
   } catch (e) {
     throw new NvsecError('KEY_UNREADABLE', `${source} is not a PEM private or public key (${e instanceof Error ? e.message : String(e)})`, { cause: e });
   }
