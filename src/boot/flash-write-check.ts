@@ -19,8 +19,9 @@ export interface FlashWrite {
 export interface FlashWriteWarning {
   /**
    * - `PLAINTEXT_TO_ENCRYPTED_REGION`: the data is recognisably plaintext (an app image, a
-   *   partition table, a keys partition with a good CRC, otadata) and the region is encrypted;
-   * - `UNKNOWN_TO_ENCRYPTED_REGION`: an encrypted region gets data nvsec cannot classify, unencrypted;
+   *   partition table, a keys partition, otadata) and the region is encrypted;
+   * - `UNKNOWN_TO_ENCRYPTED_REGION`: an encrypted region gets unencrypted data nvsec cannot
+   *   classify (a partition flagged `encrypted`, or a write that starts inside a region);
    * - `ENCRYPTED_TO_PLAIN_REGION`: `encrypt` is set for a region flash encryption never encrypts (NVS).
    */
   readonly code: 'PLAINTEXT_TO_ENCRYPTED_REGION' | 'UNKNOWN_TO_ENCRYPTED_REGION' | 'ENCRYPTED_TO_PLAIN_REGION';
@@ -51,17 +52,25 @@ interface Region {
 const DATA = SUBTYPES[DATA_TYPE]!;
 const hex = (n: number): string => `0x${n.toString(16)}`;
 
-/** Recognises plaintext of a region's kind; null when the kind gives no way to tell. */
-function looksPlaintext(kind: Kind, data: Uint8Array): boolean | null {
+/**
+ * Whether `data`, written at `at` bytes into a region of `kind`, is plaintext: true (recognised
+ * plaintext), false (recognised as not plaintext: already encrypted) or null (cannot tell).
+ * Only the start of an app, a table, a keys partition or an otadata sector has a format to check.
+ */
+function looksPlaintext(kind: Kind, data: Uint8Array, at: number): boolean | null {
+  const view = new DataView(data.buffer, data.byteOffset, data.length);
   switch (kind) {
     case 'app': // image magic and the wp_pin byte esptool always writes: a 1-in-65,536 accident
-      return data.length >= 24 && data[0] === 0xe9 && data[8] === 0xee;
+      return at === 0 && data.length >= 24 ? data[0] === 0xe9 && data[8] === 0xee : null;
     case 'partition-table':
-      return data.length >= 2 && data[0] === 0xaa && data[1] === 0x50;
+      return at === 0 && data.length >= 32 ? data[0] === 0xaa && data[1] === 0x50 : null;
     case 'nvs_keys':
-      return data.length >= 68 && crc32le(data, 0xffffffff, 0, 64) === new DataView(data.buffer, data.byteOffset).getUint32(64, true);
-    case 'otadata': // a select entry: ota_seq, then its CRC at byte 28
-      return data.length >= 32 && crc32le(data, 0xffffffff, 0, 4) === new DataView(data.buffer, data.byteOffset).getUint32(28, true);
+      // Plaintext keys end in 0xFF padding (and normally pass their CRC); encrypted, that padding is noise.
+      if (at !== 0 || data.length < 128) return null;
+      return isFilled(data, 0xff, 68) || crc32le(data, 0xffffffff, 0, 64) === view.getUint32(64, true);
+    case 'otadata': // a select entry: ota_seq, then its CRC at byte 28; the rest of the sector 0xFF
+      if (at % 0x1000 !== 0 || data.length < 64) return null;
+      return isFilled(data, 0xff, 32, Math.min(data.length, 0x1000)) || crc32le(data, 0xffffffff, 0, 4) === view.getUint32(28, true);
     default:
       return null;
   }
@@ -89,9 +98,11 @@ function regionsOf(efuse: Efuse, layout: FlashLayout): Region[] {
  * with flash encryption on, a region the bootloader and app read through decryption (apps, the
  * bootloader, the partition table, otadata, nvs_keys, partitions flagged `encrypted`) must be
  * written encrypted. Plaintext there decrypts to garbage: for nvs_keys that is the classic
- * ESP_ERR_NVS_CORRUPT_KEY_PART at NVS init. Data already encrypted (e.g. by `nvsec
- * flash-encryption encrypt-flash-data`) is recognised as not-plaintext and passes; erased
- * (all-0xFF) data passes. With flash encryption off nothing is reported.
+ * ESP_ERR_NVS_CORRUPT_KEY_PART at NVS init. At the start of an app, table, keys or otadata
+ * region the format tells plaintext from ciphertext (e.g. `nvsec flash-encryption
+ * encrypt-flash-data` output), and ciphertext passes; anywhere else nvsec cannot tell, and
+ * reports that the data may be plaintext. Erased (all-0xFF) data passes. With flash encryption
+ * off nothing is reported.
  *
  * @example
  * const warnings = checkFlashWrites(efuse, { partitions }, [{ address: 0x12000, data: keys, name: 'nvs_keys.bin' }]);
@@ -118,8 +129,8 @@ export function checkFlashWrites(efuse: Efuse, layout: FlashLayout, writes: read
           message: `${what} is written encrypted to ${r.name} at ${hex(from)}, which flash encryption never encrypts (NVS has its own encryption): the device will read ciphertext. Write it without --encrypt.`,
         });
       } else if (!w.encrypt && r.encrypted) {
-        const plain = looksPlaintext(r.kind, part);
-        if (plain === false) continue; // already encrypted
+        const plain = looksPlaintext(r.kind, part, from - r.offset);
+        if (plain === false) continue; // recognisably not plaintext: already encrypted
         const effect =
           r.kind === 'nvs_keys'
             ? 'NVS encryption keys will read as garbage and nvs_flash_secure_init fails with ESP_ERR_NVS_CORRUPT_KEY_PART'

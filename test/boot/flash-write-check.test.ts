@@ -64,7 +64,7 @@ describe('checkFlashWrites()', { skip: NO_VECTORS }, () => {
       { address: 0x0, data: app.subarray(0, 0x1000), name: 'bootloader.bin' },
       { address: 0x8000, data: new Uint8Array([0xaa, 0x50, 1, 2, ...new Uint8Array(28)]), name: 'partition-table.bin' },
       { address: 0x10000 + app.length, data: new Uint8Array(0x1000).fill(0xff), name: 'erase' },
-      { address: 0x20000, data: read('enc_0x10000.bin').subarray(0x10000 - 0x10000, 0x1000), name: 'cipher.bin' },
+      { address: 0x20000, data: app.subarray(0x1000, 0x2000), name: 'tail.bin' }, // inside the app: cannot tell
     ]);
     assert.deepEqual(
       w.map((x) => [x.code, x.region]),
@@ -72,8 +72,18 @@ describe('checkFlashWrites()', { skip: NO_VECTORS }, () => {
         ['PLAINTEXT_TO_ENCRYPTED_REGION', '"factory"'],
         ['PLAINTEXT_TO_ENCRYPTED_REGION', 'bootloader'],
         ['PLAINTEXT_TO_ENCRYPTED_REGION', 'partition table'],
+        ['UNKNOWN_TO_ENCRYPTED_REGION', '"factory"'],
       ],
     );
+    // The same app encrypted by espsecure for 0x10000, written at the partition start, passes.
+    assert.deepEqual(checkFlashWrites(c3(true), layoutApp, [{ address: 0x10000, data: read('enc_0x10000.bin') }]), []);
+  });
+
+  it('treats a keys partition with a broken CRC but plaintext 0xFF padding as plaintext', () => {
+    const keys = read('nvs_keys_plain.bin').slice();
+    keys[3]! ^= 0xff; // a corrupted key: the CRC fails, the padding still gives it away
+    const w = checkFlashWrites(c3(true), layout, [{ address: 0x12000, data: keys }]);
+    assert.deepEqual(w.map((x) => x.code), ['PLAINTEXT_TO_ENCRYPTED_REGION']);
   });
 
   it('cannot classify a custom encrypted partition, so says it may be plaintext; and flags --encrypt into NVS', () => {
