@@ -165,7 +165,9 @@ const kindLabel = (scheme: Sbv2Scheme): string => (scheme === 'rsa3072' ? 'RSA' 
  * Verifies a signed image with one public key, as espsecure verify-signature does, but reports
  * every block instead of stopping: a block is verified when it is valid, its digest field equals
  * the digest of the signed region and its signature verifies with `key` (the key embedded in the
- * block is not trusted). A block of another key type is reported as such (espsecure crashes).
+ * block is not trusted). The image is verified when one block is, as the bootloader decides; a
+ * block whose digest does not match is reported (`digest-mismatch`), and espsecure would stop
+ * there. A block of another key type is reported as such (espsecure crashes).
  *
  * @throws {NvsecError} SBV2_BAD_LENGTH; SBV2_KEY_UNSUPPORTED for an RSA key that is not 3072 bits
  */
@@ -177,8 +179,7 @@ export async function verifyWithKey(crypto: CryptoProvider, signedImage: Uint8Ar
   const reports: BlockReport<KeyVerdict>[] = [];
   for (const block of blocks) reports.push(await checkWithKey(block));
   const first = reports.find((r) => r.verdict === 'verified');
-  const tampered = reports.some((r) => r.verdict === 'digest-mismatch');
-  return { verified: first !== undefined && !tampered, verifiedBlock: first && !tampered ? first.block.index : null, blocks: reports };
+  return { verified: first !== undefined, verifiedBlock: first ? first.block.index : null, blocks: reports };
 
   async function checkWithKey(block: SignatureBlock): Promise<BlockReport<KeyVerdict>> {
     const n = block.index;

@@ -1,4 +1,5 @@
 import { crc32le } from '../bytes/crc32.js';
+import { bytesEqual } from '../bytes/equal.js';
 import type { CryptoProvider, HashName } from '../crypto/provider.js';
 import { EC_CURVE_BYTES, type EcCurve, type PublicKey, rsaModulusBits } from '../crypto/public-key.js';
 import { NvsecError } from '../errors/nvsec-error.js';
@@ -193,8 +194,15 @@ export function decodeSignatureBlock(crypto: CryptoProvider, sector: Uint8Array,
   let signature: Uint8Array;
   if (version === SBV2.VERSION_RSA) {
     scheme = 'rsa3072';
-    const e = fromBigInt(BigInt(view.getUint32(420, true)), 4);
-    publicKey = { kind: 'rsa', n: reversed(block.subarray(36, 420)), e: e.subarray(e.findIndex((b) => b !== 0)) };
+    const exponent = view.getUint32(420, true);
+    const n = reversed(block.subarray(36, 420));
+    if (exponent === 0 || (n[383]! & 1) === 0) return invalid('RSA key fields are not a usable key (even modulus or zero exponent)');
+    // The ROM computes with R² mod n and m′ from the block: they must belong to n.
+    const expected = new Uint8Array(SBV2.BLOCK_SIZE);
+    writeKeyMaterial(expected, { kind: 'rsa', n, e: fromBigInt(BigInt(exponent), 4) }, 'rsa3072');
+    if (!bytesEqual(expected.subarray(424, 812), block.subarray(424, 812))) return invalid('R² mod n or m′ does not match the modulus');
+    const e = fromBigInt(BigInt(exponent), 4);
+    publicKey = { kind: 'rsa', n, e: e.subarray(e.findIndex((b) => b !== 0)) };
     digest = block.slice(4, 36);
     signature = reversed(block.subarray(812, 1196));
   } else if (version === SBV2.VERSION_ECDSA) {

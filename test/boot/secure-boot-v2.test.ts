@@ -251,6 +251,15 @@ describe('Secure Boot V2 signing and verification', () => {
     assert.equal((await verifyWithKey(nodeCrypto, flip(image, s + 4000), k.publicKey)).verified, true, 'the sector tail is unchecked');
   });
 
+  it('one verified block verifies the image, as on the device; a later block with a wrong digest is reported', async () => {
+    const { image, signedLength: s } = await signImage(nodeCrypto, data, [keys.ecdsa256.signer!, keys.rsa3072.signer!]);
+    const odd = fixCrc(flip(image, s + SBV2.BLOCK_SIZE + 4), s, 1); // block 1's digest field no longer matches
+    const r = await verifyWithKey(nodeCrypto, odd, keys.ecdsa256.publicKey);
+    assert.equal(r.verified, true);
+    assert.deepEqual(r.blocks.map((b) => b.verdict), ['verified', 'digest-mismatch', 'invalid']);
+    assert.equal((await verifyWithKey(nodeCrypto, odd, keys.rsa3072.publicKey)).verified, false);
+  });
+
   it('a key of another type is reported as such, not as a bad signature', async () => {
     const { image } = await signImage(nodeCrypto, data, [keys.rsa3072.signer!]);
     const r = await verifyWithKey(nodeCrypto, image, keys.ecdsa256.publicKey);
@@ -265,6 +274,16 @@ describe('Secure Boot V2 signing and verification', () => {
     await assert.rejects(verifyWithKey(nodeCrypto, data, keys.ecdsa256.publicKey), { code: 'SBV2_BAD_LENGTH' });
     const liar: Signer = { publicKey: keys.ecdsa256.publicKey, sign: async () => new Uint8Array(64).fill(1) };
     await assert.rejects(signImage(nodeCrypto, data, [liar]), { code: 'SBV2_SIGNATURE_FAILED' });
+  });
+
+  it('an RSA block whose R² mod n or m′ does not belong to its modulus is invalid (the ROM computes with them)', async () => {
+    const { image, signedLength: s } = await signImage(nodeCrypto, data, [keys.rsa3072.signer!]);
+    for (const at of [500, 809]) {
+      const bad = fixCrc(flip(image, s + at), s, 0);
+      const [b0] = readSignatureBlocks(nodeCrypto, splitSignedImage(bad).sector);
+      assert.equal(b0!.valid, false, `byte ${at}`);
+      assert.match(b0!.problem!, /does not match the modulus/);
+    }
   });
 
   it('leadingValidBlocks stops at the first invalid slot', async () => {
