@@ -3,6 +3,7 @@ import type { Command } from 'commander';
 import { fromHex, toHex } from '../bytes/hex.js';
 import { Efuse, type EfuseValue } from '../boot/efuse.js';
 import { EfuseError } from '../boot/efuse-error.js';
+import { NvsecError } from '../errors/nvsec-error.js';
 import { EFUSE_CHIPS, type EfuseChip } from '../boot/efuse-fields.js';
 import type { BurnKeyPurpose } from '../boot/efuse-key-purpose.js';
 import { loadEfuseFile, saveEfuseFile } from '../node/efuse-file.js';
@@ -187,7 +188,7 @@ function open(opts: CommonOptions, cmd: Command, create: boolean): Efuse {
   return model;
 }
 
-/** Load (or create), apply, save atomically; a refused burn (EfuseError) saves nothing and exits 2. */
+/** Load (or create), apply, save atomically; a refused burn saves nothing and exits 2. */
 function mutate(opts: CommonOptions, cmd: Command, apply: (model: Efuse) => Record<string, unknown>): void {
   let model: Efuse | undefined;
   try {
@@ -197,7 +198,9 @@ function mutate(opts: CommonOptions, cmd: Command, apply: (model: Efuse) => Reco
     if (opts.json) console.log(JSON.stringify({ file: opts.file, chip: model.chip, ...result }));
     else console.log(`${Object.values(result).flat().join(', ')}: burned into ${opts.file} (${model.chip})`);
   } catch (e) {
-    if (!(e instanceof EfuseError)) throw e;
+    // Refused input exits 2 like espefuse: a rule the eFuses enforce, a value of the wrong size, a missing file.
+    const refused = e instanceof EfuseError || e instanceof RangeError || e instanceof TypeError || (e instanceof NvsecError && e.code === 'CLI_FILE_READ');
+    if (!refused) throw e;
     reportError(e);
     process.exitCode = EXIT.USAGE;
   } finally {
@@ -248,7 +251,7 @@ function printSummary(model: Efuse, json: boolean, showSensitive: boolean): void
     const rw = `${r.readProtected ? '-' : 'R'}/${r.writeProtected ? '-' : 'W'}`;
     const value =
       r.value === null
-        ? Array((model.hardware.read(r.name) as Uint8Array).length).fill('??').join(' ')
+        ? Array(Math.ceil(model.field(r.name).len / 8)).fill('??').join(' ')
         : typeof r.value === 'number' && r.value > 9
           ? `${r.value} (0x${r.value.toString(16)})`
           : String(r.value);

@@ -252,8 +252,12 @@ async function dataCommand(_cmd: Command, verb: 'encrypt' | 'decrypt', input: st
   const address = parseAnyInt(opts.address, '--address');
   const conf = confText === undefined ? 0xf : parseAnyInt(confText, '--flash-crypt-conf');
   const keyFile = readBinaryFile(opts.keyfile, 'key file');
-  const loaded = loadFlashEncryptionKey(nodeCrypto, keyFile, aesXts ? 'xts' : 'esp32');
-  keyFile.fill(0);
+  let loaded: ReturnType<typeof loadFlashEncryptionKey>;
+  try {
+    loaded = loadFlashEncryptionKey(nodeCrypto, keyFile, aesXts ? 'xts' : 'esp32');
+  } finally {
+    keyFile.fill(0);
+  }
   const { note, fileBits: keyBits } = loaded;
   const scheme: FlashEncryptionScheme = aesXts ? (loaded.key.length === 32 ? 'xts-aes128' : 'xts-aes256') : 'esp32-aes256';
   let result: Uint8Array;

@@ -139,6 +139,9 @@ export async function esp32FlashCryptParallel(
       }
     }
     await Promise.all(jobs);
+  } catch (e) {
+    out.fill(0); // a partial result may be decrypted flash
+    throw e;
   } finally {
     keys.fill(0);
     x.fill(0);

@@ -66,6 +66,21 @@ describe('nvsec efuse', () => {
     assert.deepEqual(fs.readFileSync(file), before, 'the earlier JTAG_DISABLE of the same command was not saved either');
   });
 
+  it('a key or digest of the wrong size, or a missing key file, is refused with exit 2 like every other refused burn', () => {
+    const file = path.join(dir, 'sizes.efuse');
+    const short = path.join(dir, 'short.bin');
+    fs.writeFileSync(short, new Uint8Array(31));
+    for (const args of [
+      ['efuse', 'burn-key-digest', 'BLOCK_KEY0', short, 'SECURE_BOOT_DIGEST0', '--file', file, '--chip', 'esp32c3'],
+      ['efuse', 'burn-key', 'BLOCK_KEY0', short, 'XTS_AES_128_KEY', '--file', file, '--chip', 'esp32c3'],
+      ['efuse', 'burn-key', 'BLOCK_KEY0', path.join(dir, 'missing.bin'), 'XTS_AES_128_KEY', '--file', file, '--chip', 'esp32c3'],
+    ]) {
+      const r = runCli(args);
+      assert.equal(r.status, 2, `${args.join(' ')}\n${r.stderr}`);
+      assert.match(r.stderr, /^nvsec: error: /);
+    }
+  });
+
   it('needs --chip to create a file and rejects unknown chips and malformed values as usage errors', () => {
     const file = path.join(dir, 'none.efuse');
     for (const args of [
