@@ -9,6 +9,7 @@ import { nodeCrypto } from '../node/node-crypto.js';
 import { type NvsKeys, parseKeysPartition } from '../nvs/crypto/keys-partition.js';
 import { generateNvsPartition, type GenerateResult } from '../nvs/generator/generate.js';
 import { NvsGenerateError } from '../nvs/generator/generate-error.js';
+import { pythonInt } from '../bytes/python-int.js';
 import { readBinaryFile } from './_files.js';
 import { errorMessage } from '../errors/error-message.js';
 
@@ -22,17 +23,10 @@ import { errorMessage } from '../errors/error-message.js';
  * parseSize('24576'); // 24576
  */
 export function parseSize(text: string): number {
-  const t = text.trim();
-  const m = /^([+-]?)(0[xX](?:_?[0-9a-fA-F])+|0[oO](?:_?[0-7])+|0[bB](?:_?[01])+|0+(?:_?0)*|[1-9](?:_?[0-9])*)$/.exec(t);
-  if (!m) {
-    throw new NvsGenerateError(
-      'NVS_BAD_SIZE',
-      `Partition size "${text}" is not a number: give it in bytes, decimal (24576) or hex (0x6000)`,
-    );
+  const value = pythonInt(text);
+  if (value === null) {
+    throw new NvsGenerateError('NVS_BAD_SIZE', `Partition size "${text}" is not a number: give it in bytes, decimal (24576) or hex (0x6000)`);
   }
-  const digits = m[2]!.replace(/_/g, '');
-  let value = BigInt(/^0[oObB]/.test(digits) ? `0${digits[1]!.toLowerCase()}${digits.slice(2)}` : digits);
-  if (m[1] === '-') value = -value;
   if (value > BigInt(Number.MAX_SAFE_INTEGER)) {
     throw new NvsGenerateError('NVS_BAD_SIZE', `Partition size ${text} is too large: NVS partitions are at most a few MiB`);
   }

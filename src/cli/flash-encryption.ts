@@ -2,6 +2,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { type Command, Option } from 'commander';
 import { FlashEncryptionError } from '../boot/flash-encryption-error.js';
+import { pythonInt } from '../bytes/python-int.js';
 import { checkFlashWrites, type FlashWrite, type FlashWriteWarning } from '../boot/flash-write-check.js';
 import { Esp32FlashCipher } from '../boot/flash-encryption-esp32.js';
 import { loadFlashEncryptionKey } from '../boot/flash-encryption-key.js';
@@ -222,11 +223,8 @@ class UsageError extends NvsecError {
  * zeros, or 0x/0o/0b, underscores between digits).
  */
 function parseAnyInt(text: string, option: string): number {
-  const m = /^([+-]?)(0[xX](?:_?[0-9a-fA-F])+|0[oO](?:_?[0-7])+|0[bB](?:_?[01])+|0+(?:_?0)*|[1-9](?:_?[0-9])*)$/.exec(text.trim());
-  if (!m) throw new UsageError(`${option} "${text}" is not a number: give it in decimal (65536) or hex (0x10000)`);
-  const digits = m[2]!.replace(/_/g, '');
-  let value = BigInt(/^0[oObB]/.test(digits) ? `0${digits[1]!.toLowerCase()}${digits.slice(2)}` : digits);
-  if (m[1] === '-') value = -value;
+  const value = pythonInt(text);
+  if (value === null) throw new UsageError(`${option} "${text}" is not a number: give it in decimal (65536) or hex (0x10000)`);
   if (value > BigInt(Number.MAX_SAFE_INTEGER) || value < -BigInt(Number.MAX_SAFE_INTEGER)) throw new UsageError(`${option} ${text} is out of range`);
   return Number(value);
 }

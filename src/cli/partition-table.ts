@@ -11,6 +11,7 @@ import { isFlashEncrypted } from '../partition-table/is-flash-encrypted.js';
 import type { PartitionEntry } from '../partition-table/partition-entry.js';
 import { PartitionTableError } from '../partition-table/partition-table-error.js';
 import { EXIT, reportError } from './_run.js';
+import { pythonInt } from '../bytes/python-int.js';
 
 /** Options of `nvsec partition-table` as commander hands them over. */
 interface PartitionTableCliOptions {
@@ -204,11 +205,9 @@ function writeStdout(data: Uint8Array): Promise<void> {
 /** A commander parser for an offset given as Python's int(x, 0) accepts it (decimal or 0x/0o/0b). */
 function parseOffset(option: string): (text: string) => number {
   return (text: string) => {
-    const m = /^\s*(0[xX](?:_?[0-9a-fA-F])+|0[oO](?:_?[0-7])+|0[bB](?:_?[01])+|0+(?:_?0)*|[1-9](?:_?[0-9])*)\s*$/.exec(text);
-    if (!m) throw new InvalidArgumentError(`${option} takes a non-negative number, decimal or 0x hex (e.g. 0x8000)`);
-    const digits = m[1]!.replace(/_/g, '');
-    const value = Number(/^0[oObB]/.test(digits) ? `0${digits[1]!.toLowerCase()}${digits.slice(2)}` : digits);
-    if (!Number.isSafeInteger(value) || value > 0xffffffff) throw new InvalidArgumentError(`${option} must be at most 0xffffffff`);
-    return value;
+    const value = pythonInt(text);
+    if (value === null || value < 0n) throw new InvalidArgumentError(`${option} takes a non-negative number, decimal or 0x hex (e.g. 0x8000)`);
+    if (value > 0xffffffffn) throw new InvalidArgumentError(`${option} must be at most 0xffffffff`);
+    return Number(value);
   };
 }

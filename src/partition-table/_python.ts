@@ -1,29 +1,6 @@
 // Private helpers that reproduce the few Python behaviours the tool's output depends on:
-// int(x, 0), os.path.expandvars, str.splitlines, str.strip, repr(bytes), '%.1f' and hexlify.
-
-const INT_RE = /^([+-]?)(0[xX](?:_?[0-9a-fA-F])+|0[oO](?:_?[0-7])+|0[bB](?:_?[01])+|0+(?:_?0)*|[1-9](?:_?[0-9])*)$/;
-
-/** Python whitespace for str.strip() and int(): ASCII space, \t \n \v \f \r, \x1c-\x1f, \x85 and Unicode spaces. */
-const PY_SPACE = '[\\s\\x1c-\\x1f\\x85]';
-const STRIP_RE = new RegExp(`^${PY_SPACE}+|${PY_SPACE}+$`, 'g');
-
-/** Python's `str.strip()` with no argument. */
-export function _pyStrip(s: string): string {
-  return s.replace(STRIP_RE, '');
-}
-
-/**
- * Python's `int(text, 0)`: optional sign, 0x/0o/0b prefix or decimal without leading zeros,
- * underscores between digits, surrounding whitespace. Returns null where Python raises
- * ValueError; a bigint so that no value is rounded.
- */
-export function _pyInt0(text: string): bigint | null {
-  const m = INT_RE.exec(_pyStrip(text));
-  if (!m) return null;
-  const digits = m[2]!.replace(/_/g, '');
-  const value = BigInt(/^0[oObB]/.test(digits) ? `0${digits[1]!.toLowerCase()}${digits.slice(2)}` : digits);
-  return m[1] === '-' ? -value : value;
-}
+// os.path.expandvars, str.splitlines, repr(bytes), '%.1f' and hexlify (int(x, 0) and str.strip()
+// are in bytes/python-int.ts).
 
 /** Python's `str.splitlines()` (no trailing empty line for a final line break). */
 export function _pySplitLines(text: string): string[] {

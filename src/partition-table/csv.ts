@@ -12,7 +12,8 @@ import {
 import { type ExtraSubtype, type SubtypeTable, subtypeTable } from './extra-subtypes.js';
 import type { PartitionEntry } from './partition-entry.js';
 import { PartitionTableError } from './partition-table-error.js';
-import { _pyExpandVars, _pyInt0, _pySplitLines, _pyStrip } from './_python.js';
+import { _pyExpandVars, _pySplitLines } from './_python.js';
+import { pythonInt, pythonStrip } from '../bytes/python-int.js';
 
 /** Options of {@link parsePartitionCsv}; the names follow gen_esp32part's command line. */
 export interface ParsePartitionCsvOptions {
@@ -77,7 +78,7 @@ export function parsePartitionCsv(text: string, options: ParsePartitionCsvOption
     // Only a line that starts with an unexpanded variable is refused (the tool's re.match quirk).
     const unknown = /^\$([A-Za-z_][A-Za-z0-9_]*)/.exec(expanded);
     if (unknown) throw new PartitionTableError('PT_CSV', `unknown variable '${unknown[1]}'`);
-    const line = _pyStrip(expanded);
+    const line = pythonStrip(expanded);
     if (line.startsWith('#') || line.length === 0) continue;
     try {
       drafts.push(_parseLine(line, i + 1, tableOffset, subtypes, options));
@@ -133,7 +134,7 @@ function _fillOffsets(drafts: _Draft[], tableOffset: number): void {
 
 /** One non-comment CSV line → a draft entry (offset still null when blank). */
 function _parseLine(line: string, lineNo: number, tableOffset: number, subtypes: SubtypeTable, options: ParsePartitionCsvOptions): _Draft {
-  const fields = `${line},,,,`.split(',').map(_pyStrip);
+  const fields = `${line},,,,`.split(',').map(pythonStrip);
   const name = fields[0]!;
   if (fields[1] === '') throw new _LineError("Field 'type' can't be left empty.");
   const type = _parseInt(fields[1]!, TYPES);
@@ -191,7 +192,7 @@ function _parseInt(v: string, keywords: Readonly<Record<string, number>>): numbe
   const lower = v.toLowerCase();
   if (lower.endsWith('k')) return _checked(_parseInt(v.slice(0, -1), keywords) * 1024, v);
   if (lower.endsWith('m')) return _checked(_parseInt(v.slice(0, -1), keywords) * 1024 * 1024, v);
-  const n = _pyInt0(v);
+  const n = pythonInt(v);
   if (n !== null) {
     if (n > BigInt(Number.MAX_SAFE_INTEGER) || n < -BigInt(Number.MAX_SAFE_INTEGER)) throw new _LineError(`Value ${v} is too large for a partition table field`);
     return Number(n);
