@@ -9,7 +9,7 @@ import { type AppImage, parseAppImage } from '../boot/app-image.js';
 import { NvsecError } from '../errors/nvsec-error.js';
 import { writeFileAtomic } from '../node/atomic-file.js';
 import { nodeCrypto } from '../node/node-crypto.js';
-import { readImage } from './nvs-dump.js';
+import { readBinaryFile } from './_files.js';
 import { EXIT, reportError, runAction } from './_run.js';
 
 interface InfoOptions {
@@ -109,7 +109,7 @@ export function registerImageCommands(program: Command): void {
             command.error(`error: --chip: ${(e as Error).message.replace(/^chip: /, '')}`, { exitCode: EXIT.USAGE, code: 'nvsec.usage' });
           }
         }
-        const bytes = readImage(file);
+        const bytes = readBinaryFile(file, 'image');
         let parsed: AppImage;
         try {
           parsed = parseAppImage(nodeCrypto, bytes, chip ? { chip } : {});
@@ -198,7 +198,7 @@ function buildCommand(command: Command, input: string, opts: BuildOptions): void
   if (!chip.mmuPageSizes.includes(mmuPageSize)) usage(`--flash-mmu-page-size: ${chip.displayName} supports ${chip.mmuPageSizes.map((p) => `${p / 1024}KB`).join(', ')}`);
   if (opts.securePadV2 && opts.dontAppendDigest) usage('--secure-pad-v2 needs the appended SHA-256: drop --dont-append-digest');
 
-  const elfBytes = readImage(input);
+  const elfBytes = readBinaryFile(input, 'ELF file');
   const elf = readElfForImage(elfBytes);
   const hasAppDesc = elf.sections.some((s) => s.name === '.flash.appdesc');
   const elfShaOffset = opts.elfSha256Offset !== undefined ? num('--elf-sha256-offset', opts.elfSha256Offset, 0xffffffff) : hasAppDesc ? IMAGE_FORMAT.ELF_SHA256_OFFSET : undefined;

@@ -1,4 +1,3 @@
-import * as fs from 'node:fs';
 import type { Command } from 'commander';
 import { NvsecError } from '../errors/nvsec-error.js';
 import { nodeCrypto } from '../node/node-crypto.js';
@@ -7,6 +6,7 @@ import { NvsEntryCipher } from '../nvs/crypto/entry-cipher.js';
 import { deriveNvsKeysFromHmac, type NvsKeys, parseKeysPartition } from '../nvs/crypto/keys-partition.js';
 import { type NvsDump, readNvsPartition } from '../nvs/inspect.js';
 import { dumpToJson, formatDump } from './_dump-format.js';
+import { readBinaryFile } from './_files.js';
 import { EXIT, runAction } from './_run.js';
 
 interface DumpOptions {
@@ -54,7 +54,7 @@ Examples:
         if (opts.mode !== 'read-only' && opts.mode !== 'read-write') {
           throw new NvsecError('CLI_BAD_OPTION', `--mode must be read-only or read-write, got "${opts.mode}"`);
         }
-        const bytes = readImage(image);
+        const bytes = readBinaryFile(image, 'image');
         const keys = readKeys(opts);
         try {
           if (keys) {
@@ -94,9 +94,9 @@ Examples:
 /** The keys given with --keyfile or --hmac-key, validated; null for a plain partition. */
 function readKeys(opts: DumpOptions): NvsKeys | null {
   if (opts.keyfile && opts.hmacKey) throw new NvsecError('CLI_BAD_OPTION', 'Give either --keyfile or --hmac-key, not both');
-  if (opts.keyfile) return parseKeysPartition(readImage(opts.keyfile));
+  if (opts.keyfile) return parseKeysPartition(readBinaryFile(opts.keyfile, 'keys partition'));
   if (opts.hmacKey) {
-    const hmac = readImage(opts.hmacKey);
+    const hmac = readBinaryFile(opts.hmacKey, 'HMAC key file');
     if (hmac.length !== 32) throw new NvsecError('CLI_BAD_OPTION', `--hmac-key must be a 32-byte file, "${opts.hmacKey}" has ${hmac.length} bytes`);
     try {
       return deriveNvsKeysFromHmac(nodeCrypto, hmac);
@@ -130,13 +130,3 @@ function formatDiagnosis(file: string, d: NvsDecryptionDiagnosis): string {
   return `${out.join('\n')}\n`;
 }
 
-/** Reads an image file, with an error that names it and says what to check. */
-export function readImage(file: string): Uint8Array {
-  try {
-    const b = fs.readFileSync(file);
-    return new Uint8Array(b.buffer, b.byteOffset, b.length);
-  } catch (e) {
-    const err = e as NodeJS.ErrnoException;
-    throw new NvsecError('CLI_FILE_READ', `Cannot read "${file}": ${err.code ?? err.message}; check the path`, { cause: e });
-  }
-}

@@ -7,7 +7,7 @@ import { NvsecError } from '../errors/nvsec-error.js';
 import { seedQuality } from '../entropy/seed-quality.js';
 import { writeFileAtomic } from '../node/atomic-file.js';
 import { nodeCrypto } from '../node/node-crypto.js';
-import { readImage } from './nvs-dump.js';
+import { readBinaryFile } from './_files.js';
 import { runAction } from './_run.js';
 import { errorMessage } from '../errors/error-message.js';
 
@@ -120,7 +120,7 @@ function generateSeeds(opts: GenerateOptions): void {
 }
 
 function inspectSeed(file: string, opts: { json?: boolean }): void {
-  const seed = readImage(file);
+  const seed = readBinaryFile(file, 'seed file');
   try {
     const q = seedQuality(seed);
     const sha256 = toHex(nodeCrypto.digest('sha256', seed));

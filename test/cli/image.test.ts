@@ -106,7 +106,7 @@ describe('nvsec image info', { skip: NO_VECTORS }, () => {
     assert.match(bad.stderr, /--chip: unknown chip "esp8266"/);
     const missing = runCli(['image', 'info', path.join(tmp, 'nope.bin')]);
     assert.equal(missing.status, 1);
-    assert.match(missing.stderr, /^nvsec: error: Cannot read ".*nope\.bin": ENOENT/);
+    assert.match(missing.stderr, /^nvsec: error: Cannot read the image ".*nope\.bin": ENOENT/);
   });
 
   it('reports a Secure Boot V2 signature sector after a signed image and stays valid', () => {
