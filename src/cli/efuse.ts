@@ -3,12 +3,11 @@ import type { Command } from 'commander';
 import { fromHex, toHex } from '../bytes/hex.js';
 import { Efuse, type EfuseValue } from '../boot/efuse.js';
 import { EfuseError } from '../boot/efuse-error.js';
-import { NvsecError } from '../errors/nvsec-error.js';
 import { EFUSE_CHIPS, type EfuseChip } from '../boot/efuse-fields.js';
 import type { BurnKeyPurpose } from '../boot/efuse-key-purpose.js';
 import { loadEfuseFile, saveEfuseFile } from '../node/efuse-file.js';
 import { readBinaryFile } from './_files.js';
-import { EXIT, reportError, runAction, usageError } from './_run.js';
+import { isFileReadError, runAction, usageError } from './_run.js';
 
 interface CommonOptions {
   file: string;
@@ -109,7 +108,7 @@ export function registerEfuseCommands(program: Command): void {
         }
         return { burned: done };
       });
-    }),
+    }, REJECTS),
   );
 
   common(
@@ -133,7 +132,7 @@ export function registerEfuseCommands(program: Command): void {
         model.burnKeyDigest(readBinaryFile(args[1]!, 'digest file'), args[0]!, args[2] as 'SECURE_BOOT_DIGEST0', { noWriteProtect });
         return { burned: [`${args[0]} (${args[2]})`] };
       });
-    }),
+    }, REJECTS),
   );
 
   common(
@@ -148,7 +147,7 @@ export function registerEfuseCommands(program: Command): void {
         for (let i = 0; i < args.length; i += 2) model.burn(args[i]!, parseValue(model, cmd, args[i]!, args[i + 1]!));
         return { burned: args.filter((_, i) => i % 2 === 0) };
       });
-    }),
+    }, REJECTS),
   );
 
   for (const [name, what] of [
@@ -162,7 +161,7 @@ export function registerEfuseCommands(program: Command): void {
           else model.writeProtect(n);
           return { protected: names };
         });
-      }),
+      }, REJECTS),
     );
   }
 }
@@ -188,7 +187,10 @@ function open(opts: CommonOptions, cmd: Command, create: boolean): Efuse {
   return model;
 }
 
-/** Load (or create), apply, save atomically; a refused burn saves nothing and exits 2. */
+/** Refused input exits 2 like espefuse: a rule the eFuses enforce, a value of the wrong size, a missing file. */
+const REJECTS = { rejects: (e: unknown) => e instanceof EfuseError || e instanceof RangeError || e instanceof TypeError || isFileReadError(e) };
+
+/** Load (or create), apply, save atomically; a refused burn saves nothing (and exits 2, see REJECTS). */
 function mutate(opts: CommonOptions, cmd: Command, apply: (model: Efuse) => Record<string, unknown>): void {
   let model: Efuse | undefined;
   try {
@@ -197,12 +199,6 @@ function mutate(opts: CommonOptions, cmd: Command, apply: (model: Efuse) => Reco
     saveEfuseFile(opts.file, model);
     if (opts.json) console.log(JSON.stringify({ file: opts.file, chip: model.chip, ...result }));
     else console.log(`${Object.values(result).flat().join(', ')}: burned into ${opts.file} (${model.chip})`);
-  } catch (e) {
-    // Refused input exits 2 like espefuse: a rule the eFuses enforce, a value of the wrong size, a missing file.
-    const refused = e instanceof EfuseError || e instanceof RangeError || e instanceof TypeError || (e instanceof NvsecError && e.code === 'CLI_FILE_READ');
-    if (!refused) throw e;
-    reportError(e);
-    process.exitCode = EXIT.USAGE;
   } finally {
     model?.destroy();
   }

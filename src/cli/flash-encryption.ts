@@ -18,7 +18,7 @@ import { writeFileAtomic } from '../node/atomic-file.js';
 import { nodeCrypto } from '../node/node-crypto.js';
 import { esp32FlashCryptParallel } from '../node/parallel-flash-encryption.js';
 import { readBinaryFile } from './_files.js';
-import { EXIT, reportError, runAction } from './_run.js';
+import { EXIT, isFileReadError, runAction } from './_run.js';
 
 interface DataOptions {
   keyfile: string;
@@ -122,7 +122,7 @@ export function registerFlashEncryptionCommands(program: Command): void {
       .option('--json', 'print a summary (no key bytes) as one JSON object')
       .addHelpText('after', DATA_HELP(verb))
       .action(
-        runAction((input: string, opts: DataOptions, cmd: Command) => rejectionsExit2(() => dataCommand(cmd, verb, input, opts))),
+        runAction((input: string, opts: DataOptions, cmd: Command) => dataCommand(cmd, verb, input, opts), REJECTS),
       );
   }
   group
@@ -137,7 +137,7 @@ export function registerFlashEncryptionCommands(program: Command): void {
     .option('--force', 'replace an existing key file (atomically)')
     .option('--json', 'print a summary (no key bytes) as one JSON object')
     .addHelpText('after', KEYGEN_HELP)
-    .action(runAction((file: string, opts: KeygenOptions, cmd: Command) => rejectionsExit2(() => keygenCommand(cmd, file, opts))));
+    .action(runAction((file: string, opts: KeygenOptions, cmd: Command) => keygenCommand(cmd, file, opts), REJECTS));
   group
     .command('check-write')
     .summary('before flashing: warn when plaintext would land in a flash-encrypted partition')
@@ -151,7 +151,7 @@ export function registerFlashEncryptionCommands(program: Command): void {
     .option('--encrypt', 'the files are written with esptool write-flash --encrypt')
     .option('--json', 'print the warnings as one JSON object')
     .addHelpText('after', CHECK_WRITE_HELP)
-    .action(runAction((pairs: string[], opts: CheckWriteOptions) => rejectionsExit2(() => checkWriteCommand(pairs, opts))));
+    .action(runAction((pairs: string[], opts: CheckWriteOptions) => checkWriteCommand(pairs, opts), REJECTS));
 }
 
 interface CheckWriteOptions {
@@ -198,18 +198,9 @@ function checkWriteCommand(pairs: string[], opts: CheckWriteOptions): void {
 }
 
 /** espsecure exits 2 on every rejection of its input (FatalError, click's bad files): so do we. */
-async function rejectionsExit2(action: () => void | Promise<void>): Promise<void> {
-  try {
-    await action();
-  } catch (e) {
-    if (e instanceof FlashEncryptionError || e instanceof PartitionTableError || (e instanceof NvsecError && e.code === 'CLI_FILE_READ') || e instanceof UsageError) {
-      reportError(e);
-      process.exitCode = EXIT.USAGE;
-      return;
-    }
-    throw e;
-  }
-}
+const REJECTS = {
+  rejects: (e: unknown) => e instanceof FlashEncryptionError || e instanceof PartitionTableError || e instanceof UsageError || isFileReadError(e),
+};
 
 /** A rejected option value (exit 2). */
 class UsageError extends NvsecError {

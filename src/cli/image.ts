@@ -10,7 +10,7 @@ import { NvsecError } from '../errors/nvsec-error.js';
 import { writeFileAtomic } from '../node/atomic-file.js';
 import { nodeCrypto } from '../node/node-crypto.js';
 import { readBinaryFile } from './_files.js';
-import { EXIT, reportError, runAction } from './_run.js';
+import { EXIT, runAction, usageError } from './_run.js';
 
 interface InfoOptions {
   json?: boolean;
@@ -106,21 +106,11 @@ export function registerImageCommands(program: Command): void {
           try {
             chip = chipByName(opts.chip);
           } catch (e) {
-            command.error(`error: --chip: ${(e as Error).message.replace(/^chip: /, '')}`, { exitCode: EXIT.USAGE, code: 'nvsec.usage' });
+            usageError(command, `--chip: ${(e as Error).message.replace(/^chip: /, '')}`);
           }
         }
         const bytes = readBinaryFile(file, 'image');
-        let parsed: AppImage;
-        try {
-          parsed = parseAppImage(nodeCrypto, bytes, chip ? { chip } : {});
-        } catch (e) {
-          if (e instanceof NvsecError && NOT_AN_IMAGE.has(e.code)) {
-            reportError(e);
-            process.exitCode = EXIT.USAGE;
-            return;
-          }
-          throw e;
-        }
+        const parsed = parseAppImage(nodeCrypto, bytes, chip ? { chip } : {});
         if (opts.json) process.stdout.write(`${JSON.stringify(imageToJson(parsed, bytes.length), null, 1)}\n`);
         else process.stdout.write(formatImage(parsed, bytes.length));
         if (parsed.problems.length > 0) {
@@ -128,7 +118,7 @@ export function registerImageCommands(program: Command): void {
           console.error(`nvsec: error: ${file} is not a valid image: ${parsed.problems[0]!.message}${more}`);
           process.exitCode = EXIT.PROBLEMS;
         }
-      }),
+      }, { rejects: (e) => e instanceof NvsecError && NOT_AN_IMAGE.has(e.code) }),
     );
   image
     .command('build')
@@ -152,23 +142,14 @@ export function registerImageCommands(program: Command): void {
     .option('--json', 'print {"output", "size", "segments", "sha256", "elfSha256"} as JSON')
     .addHelpText('after', BUILD_HELP_AFTER)
     .action(
-      runAction((input: string, opts: BuildOptions, command: Command) => {
-        try {
-          buildCommand(command, input, opts);
-        } catch (e) {
-          if (e instanceof NvsecError && (e.code.startsWith('IMAGE_') || e.code === 'ELF_INVALID')) {
-            reportError(e);
-            process.exitCode = EXIT.USAGE;
-            return;
-          }
-          throw e;
-        }
+      runAction((input: string, opts: BuildOptions, command: Command) => buildCommand(command, input, opts), {
+        rejects: (e) => e instanceof NvsecError && (e.code.startsWith('IMAGE_') || e.code === 'ELF_INVALID'),
       }),
     );
 }
 
 function buildCommand(command: Command, input: string, opts: BuildOptions): void {
-  const usage = (message: string): never => command.error(`error: ${message}`, { exitCode: EXIT.USAGE, code: 'nvsec.usage' });
+  const usage = (message: string): never => usageError(command, message);
   let chip: ChipInfo;
   try {
     chip = chipByName(opts.chip);

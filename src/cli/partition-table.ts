@@ -10,7 +10,7 @@ import { type ExtraSubtype, parseExtraSubtypes, type SubtypeTable, subtypeTable 
 import { isFlashEncrypted } from '../partition-table/is-flash-encrypted.js';
 import type { PartitionEntry } from '../partition-table/partition-entry.js';
 import { PartitionTableError } from '../partition-table/partition-table-error.js';
-import { EXIT, reportError } from './_run.js';
+import { EXIT, reportError, usageError } from './_run.js';
 import { pythonInt } from '../bytes/python-int.js';
 
 /** Options of `nvsec partition-table` as commander hands them over. */
@@ -113,11 +113,11 @@ async function runPartitionTable(input: string, outputArg: string | undefined, o
   if (opts.secure !== undefined) {
     if (opts.secure === true || opts.secure === 'v1') secure = 'v1';
     else if (opts.secure === 'v2') secure = 'v2';
-    else cmd.error(`error: option '--secure [version]' argument '${opts.secure}' is invalid. Allowed choices are v1, v2.`, { exitCode: EXIT.USAGE });
+    else usageError(cmd, `option '--secure [version]' argument '${opts.secure}' is invalid. Allowed choices are v1, v2.`);
   }
   const output = outputArg ?? '-';
   if (opts.json && outputArg === '-') {
-    cmd.error("error: --json prints to stdout, so OUTPUT cannot be stdout: give an OUTPUT file, or leave OUTPUT out to only print the JSON", { exitCode: EXIT.USAGE });
+    usageError(cmd, '--json prints to stdout, so OUTPUT cannot be stdout: give an OUTPUT file, or leave OUTPUT out to only print the JSON');
   }
   const jsonOnly = opts.json === true && outputArg === undefined;
   const extraSubtypes: ExtraSubtype[] = parseExtraSubtypes(opts.extraPartitionSubtypes ?? []);
