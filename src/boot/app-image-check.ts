@@ -1,7 +1,8 @@
 import { type ChipInfo, chipByName, isFlashMapped } from './app-image-chips.js';
 import { APP_DESC } from './app-image-desc.js';
 import { IMAGE_FORMAT } from './app-image-header.js';
-import type { AppImage } from './app-image.js';
+import { type AppImage, _hex32 } from './app-image.js';
+import { SBV2 } from './signature-block.js';
 
 /** Names of the loader checks, in the order {@link checkLoadable} runs them. */
 export type LoadCheckName =
@@ -47,7 +48,6 @@ export interface LoadCheckOptions {
   mmuPageSize?: number;
 }
 
-const SIG_SECTOR = 4096;
 
 /**
  * Runs the ESP-IDF bootloader's image-load checks (spec §1.5), in its order, on a parsed image:
@@ -136,7 +136,7 @@ export function checkLoadable(image: AppImage, options: LoadCheckOptions): LoadC
   passed.push('checksum');
 
   if (options.partitionSize !== undefined) {
-    const withSig = image.signatureSector ? image.signatureSector.offset + SIG_SECTOR : image.imageLength;
+    const withSig = image.signatureSector ? image.signatureSector.offset + SBV2.SECTOR_SIZE : image.imageLength;
     if (withSig > options.partitionSize) {
       return fail(
         'partition-size',
@@ -157,9 +157,4 @@ export function checkLoadable(image: AppImage, options: LoadCheckOptions): LoadC
 /** `v<major>.<minor>` of a major*100 + minor revision. */
 function _rev(full: number): string {
   return `v${Math.floor(full / 100)}.${full % 100}`;
-}
-
-/** Eight lower-case hex digits. */
-function _hex32(n: number): string {
-  return n.toString(16).padStart(8, '0');
 }

@@ -251,7 +251,7 @@ function _findSignatureSector(crypto: CryptoProvider, image: Uint8Array, imageLe
 }
 
 /** Eight lower-case hex digits. */
-function _hex32(n: number): string {
+export function _hex32(n: number): string {
   return n.toString(16).padStart(8, '0');
 }
 

@@ -8,6 +8,19 @@ export type HashName = 'sha1' | 'sha224' | 'sha256' | 'sha384' | 'sha512';
  */
 export type DigestName = HashName | 'md5';
 
+/** Digest length in bytes of each {@link HashName}. */
+export const HASH_LENGTH: Readonly<Record<HashName, number>> = Object.freeze({ sha1: 20, sha224: 28, sha256: 32, sha384: 48, sha512: 64 });
+
+/**
+ * Length in bytes of a `hash` digest.
+ * @throws {RangeError} for a name that is not a {@link HashName}
+ */
+export function hashLength(hash: HashName): number {
+  const n = Object.hasOwn(HASH_LENGTH, hash) ? HASH_LENGTH[hash] : undefined;
+  if (n === undefined) throw new RangeError(`"hash" must be one of ${Object.keys(HASH_LENGTH).join(', ')}, got ${String(hash)}`);
+  return n;
+}
+
 /**
  * The cryptography nvsec's core uses, injected so core modules never import `node:*` and run in
  * a browser too. `nvsec/node` exports an implementation over node:crypto (OpenSSL). All calls are

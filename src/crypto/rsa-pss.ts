@@ -1,20 +1,11 @@
 import { bytesEqual } from '../bytes/equal.js';
-import type { CryptoProvider, HashName } from './provider.js';
+import { type CryptoProvider, type HashName, hashLength } from './provider.js';
 
 /**
  * EMSA-PSS encoding and verification (RFC 8017 §9.1) with MGF1 over the same hash: the padding
  * layer of RSASSA-PSS over a digest the caller computed. The RSA operation itself (OpenSSL) is
  * the provider's job; these functions only arrange bytes and call the provider's hash.
  */
-
-const HASH_LEN: Readonly<Record<HashName, number>> = Object.freeze({ sha1: 20, sha224: 28, sha256: 32, sha384: 48, sha512: 64 });
-
-/** Length in bytes of a `hash` digest. */
-export function hashLength(hash: HashName): number {
-  const n = Object.hasOwn(HASH_LEN, hash) ? HASH_LEN[hash] : undefined;
-  if (n === undefined) throw new RangeError(`"hash" must be one of ${Object.keys(HASH_LEN).join(', ')}, got ${String(hash)}`);
-  return n;
-}
 
 function mgf1(crypto: CryptoProvider, hash: HashName, seed: Uint8Array, length: number): Uint8Array {
   const out = new Uint8Array(length);

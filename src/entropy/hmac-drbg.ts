@@ -1,4 +1,4 @@
-import type { CryptoProvider, HashName, HmacKey } from '../crypto/provider.js';
+import { type CryptoProvider, type HashName, type HmacKey, hashLength } from '../crypto/provider.js';
 import { MbedtlsError } from './mbedtls-errors.js';
 import { checkBytes, checkInteger, DrbgBase, EMPTY, mbedtlsLimits } from './_drbg-common.js';
 
@@ -23,7 +23,6 @@ export const HMAC_DRBG_CONSTANTS = Object.freeze({
 } as const);
 
 /** Digest length of each hash HMAC_DRBG can run on. */
-const DIGEST_LEN: Readonly<Record<HashName, number>> = Object.freeze({ sha1: 20, sha224: 28, sha256: 32, sha384: 48, sha512: 64 });
 
 /** Options of {@link HmacDrbg.seed}. */
 export interface HmacDrbgOptions {
@@ -101,8 +100,7 @@ export class HmacDrbg extends DrbgBase {
     if (typeof crypto !== 'object' || crypto === null || typeof crypto.hmacKey !== 'function') {
       throw new TypeError('"crypto" must be a CryptoProvider');
     }
-    const mdLen = Object.hasOwn(DIGEST_LEN, hash) ? DIGEST_LEN[hash] : undefined;
-    if (mdLen === undefined) throw new RangeError(`"hash" must be one of ${Object.keys(DIGEST_LEN).join(', ')}, got ${String(hash)}`);
+    const mdLen = hashLength(hash);
     const compat = options.compat ?? true;
     this.crypto = crypto;
     this.hash = hash;

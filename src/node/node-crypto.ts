@@ -1,8 +1,8 @@
 import * as crypto from 'node:crypto';
-import type { AesEcb, CryptoProvider, DigestName, HashName, HmacKey, IncrementalHash } from '../crypto/provider.js';
+import { type AesEcb, type CryptoProvider, type DigestName, type HashName, type HmacKey, hashLength, type IncrementalHash } from '../crypto/provider.js';
 import type { PublicKey } from '../crypto/public-key.js';
 import { rsaModulusBits } from '../crypto/public-key.js';
-import { emsaPssVerify, hashLength } from '../crypto/rsa-pss.js';
+import { emsaPssVerify } from '../crypto/rsa-pss.js';
 import { NvsecError } from '../errors/nvsec-error.js';
 
 const u8 = (b: Buffer): Uint8Array => new Uint8Array(b.buffer, b.byteOffset, b.length);

@@ -1,7 +1,7 @@
 import * as crypto from 'node:crypto';
-import type { HashName } from '../crypto/provider.js';
+import { type HashName, hashLength } from '../crypto/provider.js';
 import { EC_CURVE_BYTES, type EcCurve, type PublicKey, rsaModulusBits } from '../crypto/public-key.js';
-import { emsaPssEncode, hashLength } from '../crypto/rsa-pss.js';
+import { emsaPssEncode } from '../crypto/rsa-pss.js';
 import type { Signer } from '../crypto/signer.js';
 import { NvsecError } from '../errors/nvsec-error.js';
 import { nodeCrypto } from './node-crypto.js';
