@@ -13,6 +13,16 @@ export interface Stats {
   n: number;
 }
 
+/** Run counts and selection of a benchmark group that times whole processes and in-process calls. */
+export interface GroupConfig {
+  warmups: number;
+  runs: number;
+  inProcessWarmups: number;
+  inProcessRuns: number;
+  only: (id: string) => boolean;
+  log: (line: string) => void;
+}
+
 /** A reference figure from `../shared/bench/peer-baselines.md`. */
 export interface PeerFigure {
   label: string;

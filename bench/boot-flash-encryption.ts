@@ -8,7 +8,7 @@ import * as path from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { createFlashCipher, esp32FlashCryptParallel, nodeCrypto } from './_dist.js';
-import { type Check, makeRow, MemoryTracker, type PeerFigure, type Row, sha256Hex, timeInProcess, timeInProcessAsync, timeProcess } from './_harness.js';
+import { type Check, makeRow, MemoryTracker, type PeerFigure, type Row, sha256Hex, timeInProcess, timeInProcessAsync, timeProcess, type GroupConfig } from './_harness.js';
 import { benchImage4m } from './_workloads.js';
 import { SHARED } from './nvs-generate.js';
 
@@ -60,16 +60,6 @@ const WORKLOADS: Workload[] = [
   },
 ];
 
-/** Options of the flash-encryption group. */
-export interface FlashEncryptionBenchConfig {
-  warmups: number;
-  runs: number;
-  inProcessWarmups: number;
-  inProcessRuns: number;
-  only: (id: string) => boolean;
-  log: (line: string) => void;
-}
-
 function check(bytes: Uint8Array | undefined, expected: string, what: string): Check {
   if (bytes === undefined) return { ok: false, detail: `OUTPUT MISMATCH: ${what}: no output` };
   const hex = sha256Hex(bytes);
@@ -79,7 +69,7 @@ function check(bytes: Uint8Array | undefined, expected: string, what: string): C
 }
 
 /** Runs the flash-encryption group. */
-export async function runFlashEncryptionGroup(cfg: FlashEncryptionBenchConfig): Promise<Row[]> {
+export async function runFlashEncryptionGroup(cfg: GroupConfig): Promise<Row[]> {
   const selected = WORKLOADS.filter((w) => cfg.only(w.id));
   if (selected.length === 0) return [];
   const image = benchImage4m();

@@ -7,7 +7,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { nodeCrypto, readSigningKey, signImage, verifyWithKey } from './_dist.js';
-import { type Check, makeRow, type PeerFigure, type Row, timeInProcessAsync, timeProcess } from './_harness.js';
+import { type Check, makeRow, type PeerFigure, type Row, timeInProcessAsync, timeProcess, type GroupConfig } from './_harness.js';
 import { SHARED } from './nvs-generate.js';
 import { benchImage4m } from './_workloads.js';
 
@@ -37,20 +37,10 @@ const PEERS: Readonly<Record<string, PeerFigure>> = {
 /** The issue: verification is hash-bound, >= 300 MB/s. Signing has no target; its MB/s is reported. */
 const TARGET_VERIFY = { op: '>=' as const, value: 300 };
 
-/** Options of the signing group. */
-export interface SigningConfig {
-  warmups: number;
-  runs: number;
-  inProcessWarmups: number;
-  inProcessRuns: number;
-  only: (id: string) => boolean;
-  log: (line: string) => void;
-}
-
 const pem = (k: KeyId): string => fs.readFileSync(path.join(SHARED, KEYS[k]), 'utf8');
 
 /** Runs the signing group. */
-export async function runSigningGroup(cfg: SigningConfig): Promise<Row[]> {
+export async function runSigningGroup(cfg: GroupConfig): Promise<Row[]> {
   if (!SIGNING_IDS.some(cfg.only)) return [];
   const rows: Row[] = [];
   const image = benchImage4m();

@@ -7,7 +7,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { decryptNvsImage, encryptNvsImage, NvsEntryCipher, nodeCrypto, parseKeysPartition } from './_dist.js';
-import { type Check, makeRow, MemoryTracker, type PeerFigure, type Row, sha256Hex, timeInProcess, timeProcess } from './_harness.js';
+import { type Check, makeRow, MemoryTracker, type PeerFigure, type Row, sha256Hex, timeInProcess, timeProcess, type GroupConfig } from './_harness.js';
 import { CSV_FILE, EXPECTED_SHA256, generateImage, readCsv, SHARED } from './nvs-generate.js';
 
 const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -38,16 +38,6 @@ const TARGET_MBPS = { op: '>=' as const, value: 300 };
 const TARGET_ENCRYPT_CLI = { op: '<=' as const, value: 0.068 };
 const FLOOR_NOTE = "0.068 s is close to Node's own start-up (node -e 0, ~0.065 s on the peer machine): see the floor-node row";
 
-/** Options of the encryption group. */
-export interface EncryptionConfig {
-  warmups: number;
-  runs: number;
-  inProcessWarmups: number;
-  inProcessRuns: number;
-  only: (id: string) => boolean;
-  log: (line: string) => void;
-}
-
 /** The keys of nvs-keys.bin (validated as the device does). */
 export function readBenchKeys(): ReturnType<typeof parseKeysPartition> {
   return parseKeysPartition(new Uint8Array(fs.readFileSync(KEYS_FILE)));
@@ -77,7 +67,7 @@ class ShaCheck {
 }
 
 /** Runs the encryption group. */
-export function runEncryptionGroup(cfg: EncryptionConfig): Row[] {
+export function runEncryptionGroup(cfg: GroupConfig): Row[] {
   const rows: Row[] = [];
   const node = process.execPath;
   const methodology = `${cfg.warmups} warm-up${cfg.warmups === 1 ? '' : 's'} + ${cfg.runs} runs, wall time of spawnSync (${node})`;

@@ -6,7 +6,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { generateNvsPartition, nodeCrypto } from './_dist.js';
-import { type Check, makeRow, type PeerFigure, type Row, secondsSince, sha256Hex, summarize, timeInProcess, timeProcess } from './_harness.js';
+import { type Check, makeRow, type PeerFigure, type Row, secondsSince, sha256Hex, summarize, timeInProcess, timeProcess, type GroupConfig } from './_harness.js';
 
 const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 /** The shared workloads beside the checkout. */
@@ -46,16 +46,6 @@ const PEER_GENERATE: PeerFigure = {
 const TARGET_GENERATE = { op: '<=' as const, value: 0.023 };
 const BELOW_FLOOR_NOTE =
   'the 0.023 s whole-process target is below Node\'s own start-up (node -e 0, ~0.065 s on the peer machine): no Node CLI can meet it; compare the in-process rows with it';
-
-/** Options of the CLI group. */
-export interface CliConfig {
-  warmups: number;
-  runs: number;
-  inProcessWarmups: number;
-  inProcessRuns: number;
-  only: (id: string) => boolean;
-  log: (line: string) => void;
-}
 
 /** The CSV text as the CLI reads it (strict UTF-8). */
 export function readCsv(): string {
@@ -121,7 +111,7 @@ console.log(JSON.stringify({ importS: Number(t1 - t0) / 1e9, readS: Number(t2 - 
 }
 
 /** Runs the CLI group. */
-export function runCliGroup(cfg: CliConfig): Row[] {
+export function runCliGroup(cfg: GroupConfig): Row[] {
   const rows: Row[] = [];
   const node = process.execPath;
   const { warmups, runs } = cfg;
