@@ -3,13 +3,14 @@ import { type HashName, hashLength } from '../crypto/provider.js';
 import { EC_CURVE_BYTES, type EcCurve, type PublicKey, rsaModulusBits } from '../crypto/public-key.js';
 import { emsaPssEncode } from '../crypto/rsa-pss.js';
 import type { Signer } from '../crypto/signer.js';
+import type { Sbv2Scheme } from '../boot/signature-block.js';
 import { NvsecError } from '../errors/nvsec-error.js';
 import { nodeCrypto } from './node-crypto.js';
 
 const u8 = (b: Buffer): Uint8Array => new Uint8Array(b.buffer, b.byteOffset, b.length);
 
 /** Key types Secure Boot V2 signs with, by espsecure's `--scheme` names. */
-export type SigningScheme = 'rsa3072' | 'ecdsa192' | 'ecdsa256' | 'ecdsa384';
+export type SigningScheme = Sbv2Scheme;
 export const SIGNING_SCHEMES: readonly SigningScheme[] = Object.freeze(['rsa3072', 'ecdsa192', 'ecdsa256', 'ecdsa384']);
 
 /** OpenSSL curve names of the curves nvsec signs with. */
