@@ -56,7 +56,7 @@ describe('EncryptedFlash', () => {
   ];
 
   for (const s of schemes) {
-    it(`${s.name}: an nvs_keys partition round-trips, and the flash holds the library's encryption at the partition address`, () => {
+    it(`${s.name}: an nvs_keys partition round-trips, and the partition's base address reaches the cipher (flash = encryptFlashData at that address)`, () => {
       const key = s.key();
       const inner = new MemoryFlash(0x1000);
       const part = EncryptedFlash.create(inner, nodeCrypto, key, { ...s.options, baseAddress: 0x9000 });
@@ -85,7 +85,7 @@ describe('EncryptedFlash', () => {
       assert.deepEqual(h.getBlob('cert'), new Uint8Array(700).fill(0xab));
     });
 
-    it(`${s.name}: reads and writes at random aligned places round-trip and match the library's ciphertext there`, () => {
+    it(`${s.name}: reads and writes at random aligned places round-trip, each at its own flash address (flash = encryptFlashData there)`, () => {
       const key = s.key();
       fc.assert(
         fc.property(
