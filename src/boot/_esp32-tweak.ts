@@ -74,3 +74,22 @@ export function _forEachBlockKey(
     keyBytes.fill(0);
   }
 }
+
+/**
+ * Every key of {@link _forEachBlockKey} with where its run starts and ends, for one
+ * `aesEcbPerSpan` call: `keys` holds 32 bytes per run (zeroize it after use), `spans` the
+ * [start, end) pairs.
+ */
+export function _blockKeys(base: Uint32Array, masks: Uint32Array[], conf: number, address: number, length: number): { keys: Uint8Array; spans: Uint32Array } {
+  const runs = conf === 0 ? 1 : Math.ceil(((address & 31) + length) / 32);
+  const keys = new Uint8Array(runs * 32);
+  const spans = new Uint32Array(runs * 2);
+  let n = 0;
+  _forEachBlockKey(base, masks, conf, address, length, (k, start, end) => {
+    keys.set(k, n * 32);
+    spans[n * 2] = start;
+    spans[n * 2 + 1] = end;
+    n++;
+  });
+  return { keys: keys.subarray(0, n * 32), spans: spans.subarray(0, n * 2) };
+}

@@ -4,7 +4,7 @@ import { _reverseUnits } from './_byte-order.js';
 import { FlashEncryptionError } from './flash-encryption-error.js';
 import type { FlashCipher } from './flash-cipher.js';
 import { _checkAddress } from './_check-range.js';
-import { _forEachBlockKey, _tweakMasks } from './_esp32-tweak.js';
+import { _blockKeys, _tweakMasks } from './_esp32-tweak.js';
 
 /** ESP32 flash is at most 16 MiB: the key tweak uses offset bits 5..23 only. */
 const ESP32_FLASH_LIMIT = 0x1000000;
@@ -80,31 +80,20 @@ export class Esp32FlashCipher implements FlashCipher {
     if (base === null) throw new NvsecError('CRYPTO_KEY_DESTROYED', 'This flash cipher was destroyed: set it up again with the key');
     if (!(data instanceof Uint8Array)) throw new TypeError('"data" must be a Uint8Array');
     _checkEsp32Input(data, address, encrypt);
-    const out = new Uint8Array(data.length);
-    if (data.length === 0) return out;
+    if (data.length === 0) return new Uint8Array(0);
     const x = new Uint8Array(data); // a copy (Buffer.slice would be a view)
     _reverseUnits(x, 16);
+    const { keys, spans } = _blockKeys(base, this.masks, this.flashCryptConf, address, x.length);
+    let out: Uint8Array;
     try {
-      _forEachBlockKey(base, this.masks, this.flashCryptConf, address, x.length, (key, start, end) =>
-        this.run(key, x.subarray(start, end), out, start, encrypt),
-      );
+      // Flash encryption is AES decryption, and vice versa.
+      out = this.crypto.aesEcbPerSpan(keys, 32, spans, x, encrypt ? 'decrypt' : 'encrypt');
     } finally {
+      keys.fill(0);
       x.fill(0);
     }
     _reverseUnits(out, 16);
     return out;
-  }
-
-  /** One key over some blocks: flash encryption is AES decryption and vice versa. */
-  private run(key: Uint8Array, blocks: Uint8Array, out: Uint8Array, at: number, encrypt: boolean): void {
-    const aes = this.crypto.aesEcb(key);
-    try {
-      const y = encrypt ? aes.decrypt(blocks) : aes.encrypt(blocks);
-      out.set(y, at);
-      y.fill(0);
-    } finally {
-      aes.destroy();
-    }
   }
 }
 

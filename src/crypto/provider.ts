@@ -49,6 +49,13 @@ export interface CryptoProvider {
    */
   aesEcb(key: Uint8Array): AesEcb;
   /**
+   * AES-ECB where every span of `data` has its own key, for schemes that re-key every block or
+   * two (ESP32 flash encryption): span i is `data[spans[2i], spans[2i+1])` (whole 16-byte blocks)
+   * under `keys[i*keyLength, (i+1)*keyLength)`. One call for all spans, so the per-key cost is
+   * only the key setup. Bytes outside every span are zero in the result.
+   */
+  aesEcbPerSpan(keys: Uint8Array, keyLength: 16 | 24 | 32, spans: Uint32Array, data: Uint8Array, direction: 'encrypt' | 'decrypt'): Uint8Array;
+  /**
    * Checks a signature of a digest the caller computed (`digest` = `hash` of the message):
    * RSASSA-PSS with MGF1 over `hash` and a salt as long as the digest for RSA keys (signature
    * big-endian, modulus length), ECDSA for EC keys (r ‖ s, big-endian at the curve width).

@@ -172,6 +172,26 @@ async function verifyDigest(key: PublicKey, hash: HashName, digest: Uint8Array, 
   return emsaPssVerify(nodeCrypto, hash, digest, em, bits, digest.length);
 }
 
+/** See {@link CryptoProvider.aesEcbPerSpan}: a cipher object per span straight on node:crypto, no per-key wrapper. */
+function aesEcbPerSpan(keys: Uint8Array, keyLength: 16 | 24 | 32, spans: Uint32Array, data: Uint8Array, direction: 'encrypt' | 'decrypt'): Uint8Array {
+  if (keyLength !== 16 && keyLength !== 24 && keyLength !== 32) throw new RangeError(`"keyLength" must be 16, 24 or 32, got ${String(keyLength)}`);
+  const n = spans.length >>> 1;
+  if (spans.length % 2 !== 0 || keys.length !== n * keyLength) throw new RangeError(`${n} spans need ${n * keyLength} key bytes, got ${keys.length}`);
+  const algorithm = `aes-${keyLength * 8}-ecb`;
+  const make = direction === 'encrypt' ? crypto.createCipheriv : crypto.createDecipheriv;
+  const out = new Uint8Array(data.length);
+  for (let i = 0; i < n; i++) {
+    const from = spans[2 * i]!;
+    const to = spans[2 * i + 1]!;
+    if (to < from || to > data.length || (to - from) % 16 !== 0) throw new RangeError(`span ${i} [${from}, ${to}) is not whole blocks inside the data`);
+    const c = make(algorithm, keys.subarray(i * keyLength, (i + 1) * keyLength), null).setAutoPadding(false);
+    const y = c.update(data.subarray(from, to));
+    out.set(y, from);
+    y.fill(0);
+  }
+  return out;
+}
+
 /** {@link CryptoProvider} over node:crypto (OpenSSL). */
 export const nodeCrypto: CryptoProvider = Object.freeze({
   randomBytes: (length: number) => u8(crypto.randomBytes(length)),
@@ -188,5 +208,6 @@ export const nodeCrypto: CryptoProvider = Object.freeze({
   pbkdf2: (hash: HashName, password: Uint8Array, salt: Uint8Array, iterations: number, length: number) =>
     u8(crypto.pbkdf2Sync(password, salt, iterations, length, hash)),
   aesEcb,
+  aesEcbPerSpan,
   verifyDigest,
 });

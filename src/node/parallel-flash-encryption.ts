@@ -1,7 +1,7 @@
 import * as os from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { _reverseUnits } from '../boot/_byte-order.js';
-import { _forEachBlockKey, _tweakMasks } from '../boot/_esp32-tweak.js';
+import { _blockKeys, _tweakMasks } from '../boot/_esp32-tweak.js';
 import { _checkEsp32Input, Esp32FlashCipher } from '../boot/flash-encryption-esp32.js';
 import { nodeCrypto } from './node-crypto.js';
 
@@ -82,17 +82,9 @@ export async function esp32FlashCryptParallel(
   check.destroy();
 
   // Keys of every 32-byte run, and where each run starts and ends in the data.
-  const runs = Math.ceil(((address & 31) + data.length) / 32);
-  const keys = new Uint8Array(runs * 32);
-  const spans = new Uint32Array(runs * 2);
   const base = new Uint32Array(new Uint8Array(key).buffer);
-  let n = 0;
-  _forEachBlockKey(base, _tweakMasks(flashCryptConf), flashCryptConf, address, data.length, (k, start, end) => {
-    keys.set(k, n * 32);
-    spans[n * 2] = start;
-    spans[n * 2 + 1] = end;
-    n++;
-  });
+  const { keys, spans } = _blockKeys(base, _tweakMasks(flashCryptConf), flashCryptConf, address, data.length);
+  const n = spans.length / 2;
   base.fill(0);
   const x = new Uint8Array(data);
   _reverseUnits(x, 16);
@@ -127,16 +119,15 @@ export async function esp32FlashCryptParallel(
       );
       w.postMessage(msg, [msg.keys, msg.spans, msg.data]);
     }
-    for (let i = workers.length * per; i < n; i++) {
-      const aes = nodeCrypto.aesEcb(keys.subarray(i * 32, i * 32 + 32));
-      try {
-        const blocks = x.subarray(spans[i * 2]!, spans[i * 2 + 1]!);
-        const y = encrypt ? aes.decrypt(blocks) : aes.encrypt(blocks);
-        out.set(y, spans[i * 2]!);
-        y.fill(0);
-      } finally {
-        aes.destroy();
-      }
+    // This thread's share: the last runs.
+    const first = workers.length * per;
+    if (first < n) {
+      const from = spans[first * 2]!;
+      const mine = spans.slice(first * 2);
+      for (let i = 0; i < mine.length; i++) mine[i]! -= from;
+      const y = nodeCrypto.aesEcbPerSpan(keys.subarray(first * 32), 32, mine, x.subarray(from, spans[spans.length - 1]!), encrypt ? 'decrypt' : 'encrypt');
+      out.set(y, from);
+      y.fill(0);
     }
     await Promise.all(jobs);
   } catch (e) {

@@ -25,3 +25,28 @@ describe('nodeCrypto.aesEcb()', () => {
     assert.throws(() => ecb.encrypt(new Uint8Array(16)), (e: { code?: string }) => e.code === 'CRYPTO_KEY_DESTROYED');
   });
 });
+
+describe('nodeCrypto.aesEcbPerSpan()', () => {
+  it('processes each span under its own key, both directions, and leaves bytes outside the spans zero', () => {
+    const data = crypto.randomBytes(160);
+    const keys = crypto.randomBytes(3 * 32);
+    const spans = new Uint32Array([0, 32, 32, 48, 80, 160]); // [48, 80) belongs to no span
+    for (const direction of ['encrypt', 'decrypt'] as const) {
+      const out = nodeCrypto.aesEcbPerSpan(keys, 32, spans, data, direction);
+      for (let i = 0; i < 3; i++) {
+        const make = direction === 'encrypt' ? crypto.createCipheriv : crypto.createDecipheriv;
+        const c = make('aes-256-ecb', keys.subarray(i * 32, i * 32 + 32), null).setAutoPadding(false);
+        const want = Buffer.concat([c.update(data.subarray(spans[2 * i]!, spans[2 * i + 1]!)), c.final()]);
+        assert.deepEqual(out.subarray(spans[2 * i]!, spans[2 * i + 1]!), new Uint8Array(want));
+      }
+      assert.deepEqual(out.subarray(48, 80), new Uint8Array(32));
+    }
+  });
+
+  it('refuses spans that are not whole blocks inside the data, and key material that does not match the spans', () => {
+    const data = new Uint8Array(64);
+    assert.throws(() => nodeCrypto.aesEcbPerSpan(new Uint8Array(32), 32, new Uint32Array([0, 20]), data, 'encrypt'), RangeError);
+    assert.throws(() => nodeCrypto.aesEcbPerSpan(new Uint8Array(32), 32, new Uint32Array([48, 80]), data, 'encrypt'), RangeError);
+    assert.throws(() => nodeCrypto.aesEcbPerSpan(new Uint8Array(16), 32, new Uint32Array([0, 16]), data, 'encrypt'), RangeError);
+  });
+});
