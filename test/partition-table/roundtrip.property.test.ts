@@ -7,6 +7,7 @@ import {
   encodePartitionTable,
   parsePartitionCsv,
   type PartitionEntry,
+  PartitionTableError,
   partitionTableToCsv,
   verifyPartitionTable,
 } from '../../src/partition-table/index.js';
@@ -70,6 +71,34 @@ describe('partition table round trips (property)', () => {
         assert.equal(csv2, csv1);
       }),
       { numRuns: 100 },
+    );
+  });
+});
+
+describe('partition table decoding of hostile input', () => {
+  it('random and mutated binaries give entries or a PartitionTableError, never another exception', () => {
+    const valid = encodePartitionTable(
+      parsePartitionCsv('nvs,data,nvs,0x9000,0x6000,\nphy_init,data,phy,0xf000,0x1000,\nfactory,app,factory,0x10000,1M,\n'),
+      nodeCrypto,
+    );
+    const arbInput = fc.oneof(
+      fc.uint8Array({ minLength: 0, maxLength: 200 }).map((b) => Uint8Array.from([0xaa, 0x50, ...b])),
+      fc.array(fc.tuple(fc.nat({ max: valid.length - 1 }), fc.integer({ min: 0, max: 255 })), { maxLength: 8 }).map((edits) => {
+        const b = valid.slice();
+        for (const [at, v] of edits) b[at] = v;
+        return b;
+      }),
+    );
+    fc.assert(
+      fc.property(arbInput, fc.boolean(), (bytes, md5) => {
+        try {
+          const { entries } = decodePartitionTable(bytes, nodeCrypto, { md5 });
+          for (const e of entries) assert.ok(e.name.length <= 16);
+        } catch (e) {
+          assert.ok(e instanceof PartitionTableError, `${String(e)}`);
+        }
+      }),
+      { numRuns: 500 },
     );
   });
 });
