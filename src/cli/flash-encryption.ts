@@ -83,6 +83,7 @@ Examples:
   $ nvsec flash-encryption generate-flash-encryption-key key.bin
   $ nvsec flash-encryption encrypt-flash-data --aes-xts -k key.bin -a 0x10000 -o app-enc.bin app.bin
   $ nvsec flash-encryption decrypt-flash-data --aes-xts -k key.bin -a 0x10000 -o app.bin app-enc.bin
+  $ nvsec flash-encryption check-write --efuse-file device.efuse --partition-table partitions.csv 0x12000 nvs_keys.bin
 `;
 
 /**
@@ -99,7 +100,7 @@ export function registerFlashEncryptionCommands(program: Command): void {
   const group = program
     .command('flash-encryption')
     .alias('fe')
-    .description('ESP32-family flash encryption: encrypt/decrypt flash data and make keys (espsecure 5.3.1 compatible)')
+    .description('ESP32-family flash encryption: encrypt/decrypt flash data and make keys (espsecure 5.3.1 compatible), check writes before flashing')
     .addHelpText('after', GROUP_HELP);
   for (const verb of ['encrypt', 'decrypt'] as const) {
     group

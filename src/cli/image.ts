@@ -89,7 +89,7 @@ Examples:
  * registerImageCommands(program); // nvsec image info app.bin --json
  */
 export function registerImageCommands(program: Command): void {
-  const image = program.command('image').description('ESP app images (esptool elf2image format): decode and check');
+  const image = program.command('image').description('ESP app images (esptool elf2image format): decode and check, build from an ELF');
   image
     .command('info')
     .alias('image-info')

@@ -24,15 +24,16 @@ function buildProgram(): Command {
     // Usage errors look like every other error and exit with EXIT.USAGE (sub-commands inherit this).
     .exitOverride()
     .configureOutput({ outputError: (text, write) => write(`nvsec: ${text}`) });
+  // Storage, then boot security, then entropy, then the demo: the order of `nvsec --help`.
   registerNvsCommands(program);
-  registerSecureBootCommands(program);
-  registerSeedCommands(program);
   registerPartitionTableCommand(program);
+  registerImageCommands(program);
+  registerSecureBootCommands(program);
+  registerFlashEncryptionCommands(program);
+  registerEfuseCommands(program);
+  registerSeedCommands(program);
   registerSelftestCommand(program);
   registerDemoCommand(program);
-  registerImageCommands(program);
-  registerEfuseCommands(program);
-  registerFlashEncryptionCommands(program);
   return program;
 }
 
