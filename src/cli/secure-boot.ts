@@ -9,7 +9,7 @@ import { loadEfuseFile } from '../node/efuse-file.js';
 import { nodeCrypto } from '../node/node-crypto.js';
 import { generateSigningKey, readSigningKey, SIGNING_SCHEMES, type SigningKey, type SigningScheme } from '../node/signing-key.js';
 import { readBinaryFile } from './_files.js';
-import { EXIT, runAction, usageError } from './_run.js';
+import { EXIT, isFileReadError, runAction, usageError } from './_run.js';
 
 /** `--version 2`: espsecure's option; nvsec only implements Secure Boot V2. */
 function versionOption(): Option {
@@ -83,7 +83,8 @@ Two ways to verify a signed image (data ‖ 4096-byte signature sector):
                         burned digests and KEY_REVOKE bits; RSA only on ESP32/C3/S3, and the
                         ESP32 reads only block 0.
 
-Exit status: 0 verified, 1 not verified (or an error), 2 usage.
+Exit status: 0 verified; 2 not verified, or input espsecure would refuse (as espsecure exits);
+1 an unexpected failure.
 
 Examples:
   $ nvsec secure-boot verify-signature --version 2 --keyfile secure_boot_signing_key.pem app-signed.bin
@@ -168,7 +169,7 @@ async function verifySignature(input: string, opts: VerifyOpts, cmd: Command): P
   else for (const l of lines) console.log(l);
   if (!verified) {
     if (!opts.json) console.error(`nvsec: error: ${failure}`);
-    process.exitCode = EXIT.FAILURE;
+    process.exitCode = EXIT.USAGE; // espsecure's fatal error: exit 2
   }
 }
 
@@ -218,6 +219,17 @@ function signatureInfo(input: string, opts: { json?: boolean }): void {
 }
 
 /**
+ * Input espsecure refuses with its fatal error, exit 2: a file it cannot read, a key it cannot use,
+ * data that is not a signed image, too many blocks. (A failed verification exits 2 as well.)
+ */
+const REJECTS = {
+  rejects: (e: unknown) =>
+    isFileReadError(e) ||
+    (e instanceof NvsecError &&
+      ['KEY_UNREADABLE', 'KEY_UNSUPPORTED', 'KEY_NOT_PRIVATE', 'KEY_FILE_EXISTS', 'SBV2_KEY_UNSUPPORTED', 'SBV2_BAD_LENGTH', 'SBV2_TOO_MANY_BLOCKS', 'SBV2_APPEND_UNALIGNED', 'SBV2_BAD_DIGEST_FILE'].includes(e.code)),
+};
+
+/**
  * Registers `nvsec secure-boot …`: Secure Boot V2 signing keys, signing, verification and key
  * digests, with espsecure's sub-command and option names.
  */
@@ -235,7 +247,7 @@ export function registerSecureBootCommands(program: Command): void {
     .option('-o, --output <file>', 'signed output (default: replace IN)')
     .option('--json', 'print the result as one JSON object')
     .addHelpText('after', SIGN_HELP)
-    .action(runAction((input: string, opts: SignOpts, cmd: Command) => signData(input, opts, cmd)));
+    .action(runAction((input: string, opts: SignOpts, cmd: Command) => signData(input, opts, cmd), REJECTS));
 
   sb.command('verify-signature')
     .alias('verify_signature')
@@ -249,7 +261,7 @@ export function registerSecureBootCommands(program: Command): void {
     .option('--revoked <slot>', 'with --trusted-digest: a digest slot revoked in eFuse, KEY_REVOKEn (repeatable)', collect, undefined)
     .option('--json', 'print every block and the verdict as one JSON object')
     .addHelpText('after', VERIFY_HELP)
-    .action(runAction((input: string, opts: VerifyOpts, cmd: Command) => verifySignature(input, opts, cmd)));
+    .action(runAction((input: string, opts: VerifyOpts, cmd: Command) => verifySignature(input, opts, cmd), REJECTS));
 
   sb.command('digest-sbv2-public-key')
     .alias('digest_sbv2_public_key')
@@ -263,7 +275,7 @@ export function registerSecureBootCommands(program: Command): void {
         const digest = publicKeyDigest(nodeCrypto, readPublicKey(opts.keyfile).publicKey);
         writeFileAtomic(opts.output, digest, { mode: 0o644 });
         console.log(`Writing the public key digest of "${opts.keyfile}" to "${opts.output}".`);
-      }),
+      }, REJECTS),
     );
 
   sb.command('generate-signing-key')
@@ -289,7 +301,7 @@ export function registerSecureBootCommands(program: Command): void {
           pem.fill(0);
         }
         console.log(`${SCHEME_NAMES[opts.scheme]} private key in PEM format written to "${keyfile}".`);
-      }),
+      }, REJECTS),
     );
 
   sb.command('extract-public-key')
@@ -303,7 +315,7 @@ export function registerSecureBootCommands(program: Command): void {
       runAction((output: string, opts: { keyfile: string }) => {
         writeFileAtomic(output, new TextEncoder().encode(readPublicKey(opts.keyfile).publicKeyPem), { mode: 0o644 });
         console.log(`"${opts.keyfile}" public key extracted to "${output}".`);
-      }),
+      }, REJECTS),
     );
 
   sb.command('signature-info-v2')
@@ -312,5 +324,5 @@ export function registerSecureBootCommands(program: Command): void {
     .description('Show the Secure Boot V2 signature blocks of a signed image, as espsecure signature-info-v2.')
     .argument('<input>', 'signed image')
     .option('--json', 'print every block as JSON')
-    .action(runAction((input: string, opts: { json?: boolean }) => signatureInfo(input, opts)));
+    .action(runAction((input: string, opts: { json?: boolean }) => signatureInfo(input, opts), REJECTS));
 }

@@ -63,12 +63,12 @@ describe('nvsec secure-boot errors and options', () => {
     assert.equal(fs.statSync(key).mode & 0o777, 0o600);
     const before = fs.readFileSync(key);
     const again = runCli(['secure-boot', 'generate-signing-key', '--version', '2', '--scheme', 'ecdsa256', key]);
-    assert.equal(again.status, 1);
+    assert.equal(again.status, 2);
     assert.match(again.stderr, /already exists/);
     assert.deepEqual(fs.readFileSync(key), before);
   });
 
-  it('sign-data then verify-signature --json, and a tampered copy fails with exit 1', () => {
+  it('sign-data then verify-signature --json, and a tampered copy fails with exit 2 (as espsecure)', () => {
     fs.writeFileSync(data, crypto.randomBytes(10000));
     const out = path.join(tmp, 'signed.bin');
     assert.equal(runCli(['secure-boot', 'sign-data', '-v', '2', '-k', key, '-o', out, data]).status, 0);
@@ -80,7 +80,7 @@ describe('nvsec secure-boot errors and options', () => {
     const bad = path.join(tmp, 'tampered.bin');
     fs.writeFileSync(bad, bytes);
     const r = runCli(['secure-boot', 'verify-signature', '-v', '2', '-k', key, bad]);
-    assert.equal(r.status, 1);
+    assert.equal(r.status, 2);
     assert.match(r.stderr, /changed after it was signed/);
   });
 
@@ -90,7 +90,7 @@ describe('nvsec secure-boot errors and options', () => {
     assert.equal(runCli(['secure-boot', 'digest-sbv2-public-key', '-k', key, '-o', digest]).status, 0);
     assert.equal(runCli(['secure-boot', 'verify-signature', '-v', '2', '--trusted-digest', digest, out]).status, 0);
     const revoked = runCli(['secure-boot', 'verify-signature', '-v', '2', '--trusted-digest', digest, '--revoked', '0', out]);
-    assert.equal(revoked.status, 1);
+    assert.equal(revoked.status, 2);
     assert.match(revoked.stdout, /slot 0 is revoked/);
   });
 
@@ -108,7 +108,7 @@ describe('nvsec secure-boot errors and options', () => {
     assert.match(off.stderr, /secure boot is not enabled/);
     assert.equal(runCli(['efuse', 'burn-efuse', 'SECURE_BOOT_KEY_REVOKE0', '1', '--file', efuse]).status, 0);
     const revoked = runCli(['secure-boot', 'verify-signature', '-v', '2', '--efuse-file', efuse, '--json', out]);
-    assert.equal(revoked.status, 1);
+    assert.equal(revoked.status, 2);
     assert.equal(JSON.parse(revoked.stdout).blocks[0].verdict, 'revoked-key');
   });
 
@@ -118,7 +118,7 @@ describe('nvsec secure-boot errors and options', () => {
     const pub = path.join(tmp, 'pub.pem');
     assert.equal(runCli(['secure-boot', 'extract-public-key', '-v', '2', '-k', key, pub]).status, 0);
     const withPub = runCli(['secure-boot', 'sign-data', '-v', '2', '-k', pub, '-o', path.join(tmp, 'never.bin'), data]);
-    assert.equal(withPub.status, 1);
+    assert.equal(withPub.status, 2);
     assert.match(withPub.stderr, /public key; signing needs the private key/);
     assert.equal(fs.existsSync(path.join(tmp, 'never.bin')), false);
     const four = runCli(['secure-boot', 'sign-data', '-v', '2', '-k', key, key, key, key, '-o', path.join(tmp, 'never.bin'), data]);
