@@ -80,6 +80,8 @@ export async function esp32FlashCryptParallel(
     }
   }
   check.destroy();
+  // Workers boot (~20 ms) while this thread derives the keys.
+  const workers = Array.from({ length: threads - 1 }, () => new Worker(WORKER, { eval: true }));
 
   // Keys of every 32-byte run, and where each run starts and ends in the data.
   const base = new Uint32Array(new Uint8Array(key).buffer);
@@ -92,17 +94,16 @@ export async function esp32FlashCryptParallel(
   const out = new Uint8Array(data.length);
   const per = Math.ceil(n / threads);
   const jobs: Array<Promise<void>> = [];
-  const workers: Worker[] = [];
+  let busy = 0;
   try {
     // Workers take the first chunks; this thread does the last one while they run.
-    for (let first = 0; first + per < n; first += per) {
+    for (let first = 0; first + per < n; first += per, busy++) {
       const last = first + per;
       const from = spans[first * 2]!;
       const to = spans[last * 2 - 1]!;
       const part = spans.slice(first * 2, last * 2);
       for (let i = 0; i < part.length; i++) part[i]! -= from;
-      const w = new Worker(WORKER, { eval: true });
-      workers.push(w);
+      const w = workers[busy]!;
       const msg = { keys: keys.slice(first * 32, last * 32).buffer, spans: part.buffer, data: x.slice(from, to).buffer, encrypt };
       jobs.push(
         new Promise<void>((resolve, reject) => {
@@ -120,7 +121,7 @@ export async function esp32FlashCryptParallel(
       w.postMessage(msg, [msg.keys, msg.spans, msg.data]);
     }
     // This thread's share: the last runs.
-    const first = workers.length * per;
+    const first = busy * per;
     if (first < n) {
       const from = spans[first * 2]!;
       const mine = spans.slice(first * 2);
