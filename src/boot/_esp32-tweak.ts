@@ -29,67 +29,37 @@ export function _tweakMasks(conf: number): Uint32Array[] {
 }
 
 /**
- * Calls `fn(key, start, end)` for each run of `length` bytes of data at flash `address` that
- * shares one AES key: every 32-byte block (one run for all when `conf` is 0). `key` is a scratch
- * buffer overwritten for the next run and zeroized at the end: copy it to keep it.
- */
-export function _forEachBlockKey(
-  base: Uint32Array,
-  masks: Uint32Array[],
-  conf: number,
-  address: number,
-  length: number,
-  fn: (key: Uint8Array, start: number, end: number) => void,
-): void {
-  const keyBytes = new Uint8Array(32);
-  const keyWords = new Uint32Array(keyBytes.buffer);
-  try {
-    if (conf === 0) {
-      keyWords.set(base);
-      fn(keyBytes, 0, length);
-      return;
-    }
-    // The tweak of 32-byte block number b (b = offset >> 5, 19 bits) is the XOR of the masks of
-    // its set bits; walking b upwards, only the bits that changed are applied.
-    const tweak = new Uint32Array(8);
-    let prev = 0;
-    try {
-      for (let pos = 0; pos < length; ) {
-        const o = address + pos;
-        const b = (o >>> 5) & 0x7ffff;
-        for (let d = b ^ prev; d !== 0; d &= d - 1) {
-          const m = masks[31 - Math.clz32(d & -d)]!;
-          for (let w = 0; w < 8; w++) tweak[w]! ^= m[w]!;
-        }
-        prev = b;
-        for (let w = 0; w < 8; w++) keyWords[w] = base[w]! ^ tweak[w]!;
-        const end = Math.min(length, pos + 32 - (o & 31));
-        fn(keyBytes, pos, end);
-        pos = end;
-      }
-    } finally {
-      tweak.fill(0);
-    }
-  } finally {
-    keyBytes.fill(0);
-  }
-}
-
-/**
- * Every key of {@link _forEachBlockKey} with where its run starts and ends, for one
- * `aesEcbPerSpan` call: `keys` holds 32 bytes per run (zeroize it after use), `spans` the
- * [start, end) pairs.
+ * The AES key of every run of `length` bytes of data at flash `address` that shares one key
+ * (every 32-byte block; one run for all when `conf` is 0), with where each run starts and ends,
+ * for one `aesEcbPerSpan` call: `keys` holds 32 bytes per run (zeroize it after use), `spans`
+ * the [start, end) pairs.
  */
 export function _blockKeys(base: Uint32Array, masks: Uint32Array[], conf: number, address: number, length: number): { keys: Uint8Array; spans: Uint32Array } {
-  const runs = conf === 0 ? 1 : Math.ceil(((address & 31) + length) / 32);
-  const keys = new Uint8Array(runs * 32);
+  if (conf === 0) {
+    return { keys: new Uint8Array(base.slice().buffer), spans: Uint32Array.of(0, length) };
+  }
+  const runs = Math.ceil(((address & 31) + length) / 32);
+  const words = new Uint32Array(runs * 8);
   const spans = new Uint32Array(runs * 2);
+  // The tweak of 32-byte block number b (b = offset >> 5, 19 bits) is the XOR of the masks of
+  // its set bits; walking b upwards, only the bits that changed are applied.
+  const tweak = new Uint32Array(8);
+  let prev = 0;
   let n = 0;
-  _forEachBlockKey(base, masks, conf, address, length, (k, start, end) => {
-    keys.set(k, n * 32);
-    spans[n * 2] = start;
+  for (let pos = 0; pos < length; n++) {
+    const o = address + pos;
+    const b = (o >>> 5) & 0x7ffff;
+    for (let d = b ^ prev; d !== 0; d &= d - 1) {
+      const m = masks[31 - Math.clz32(d & -d)]!;
+      for (let w = 0; w < 8; w++) tweak[w]! ^= m[w]!;
+    }
+    prev = b;
+    for (let w = 0; w < 8; w++) words[n * 8 + w] = base[w]! ^ tweak[w]!;
+    const end = Math.min(length, pos + 32 - (o & 31));
+    spans[n * 2] = pos;
     spans[n * 2 + 1] = end;
-    n++;
-  });
-  return { keys: keys.subarray(0, n * 32), spans: spans.subarray(0, n * 2) };
+    pos = end;
+  }
+  tweak.fill(0);
+  return { keys: new Uint8Array(words.buffer, 0, n * 32), spans: spans.subarray(0, n * 2) };
 }
