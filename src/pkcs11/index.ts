@@ -1,0 +1,20 @@
+export * from './constants.js';
+export {
+  ckaName,
+  ckcName,
+  ckdName,
+  ckgName,
+  ckhName,
+  ckkName,
+  ckmName,
+  ckoName,
+  ckpName,
+  ckrName,
+  cksName,
+  ckuName,
+  constantName,
+  flagNames,
+  type Pkcs11ConstantTable,
+} from './constant-name.js';
+export { ckrDescription } from './ckr-description.js';
+export { Pkcs11Error, pkcs11Error } from './pkcs11-error.js';
