@@ -18,3 +18,4 @@ export {
 } from './constant-name.js';
 export { ckrDescription } from './ckr-description.js';
 export { Pkcs11Error, pkcs11Error } from './pkcs11-error.js';
+export { ATTRIBUTE_VALUE_TYPES, attributeValueType, type AttributeValueType } from './attribute-types.js';
