@@ -54,7 +54,7 @@ export const CK_EFFECTIVELY_INFINITE = 0;
 export const CK_INVALID_HANDLE = 0;
 
 /**
- * PKCS#11 2.40 return values (`CK_RV`) of every Cryptoki function.
+ * PKCS#11 2.40: return values (`CK_RV`) of every Cryptoki function.
  *
  * @example
  * CKR.CKR_CANCEL === 0x00000001; // true
@@ -158,7 +158,9 @@ export const CKR = Object.freeze({
 } as const);
 
 /**
- * PKCS#11 2.40 attribute types (`CK_ATTRIBUTE_TYPE`). The `CKF_ARRAY_ATTRIBUTE` bit (0x40000000) marks the attributes whose value is itself an attribute array (`CKA_WRAP_TEMPLATE`, `CKA_UNWRAP_TEMPLATE`, `CKA_DERIVE_TEMPLATE`) and `CKA_ALLOWED_MECHANISMS`.
+ * PKCS#11 2.40: attribute types (`CK_ATTRIBUTE_TYPE`). The `CKF_ARRAY_ATTRIBUTE` bit (0x40000000)
+ * marks the attributes whose value is itself an attribute array (`CKA_WRAP_TEMPLATE`,
+ * `CKA_UNWRAP_TEMPLATE`, `CKA_DERIVE_TEMPLATE`) and `CKA_ALLOWED_MECHANISMS`.
  *
  * @example
  * CKA.CKA_TOKEN === 0x00000001; // true
@@ -279,7 +281,7 @@ export const CKA = Object.freeze({
 } as const);
 
 /**
- * PKCS#11 2.40 object classes (`CK_OBJECT_CLASS`), the value of `CKA_CLASS`.
+ * PKCS#11 2.40: object classes (`CK_OBJECT_CLASS`), the value of `CKA_CLASS`.
  *
  * @example
  * CKO.CKO_CERTIFICATE === 0x00000001; // true
@@ -298,7 +300,7 @@ export const CKO = Object.freeze({
 } as const);
 
 /**
- * PKCS#11 2.40 key types (`CK_KEY_TYPE`), the value of `CKA_KEY_TYPE`.
+ * PKCS#11 2.40: key types (`CK_KEY_TYPE`), the value of `CKA_KEY_TYPE`.
  *
  * @example
  * CKK.CKK_DSA === 0x00000001; // true
@@ -353,7 +355,7 @@ export const CKK = Object.freeze({
 } as const);
 
 /**
- * PKCS#11 2.40 certificate types (`CK_CERTIFICATE_TYPE`), the value of `CKA_CERTIFICATE_TYPE`.
+ * PKCS#11 2.40: certificate types (`CK_CERTIFICATE_TYPE`), the value of `CKA_CERTIFICATE_TYPE`.
  *
  * @example
  * CKC.CKC_X_509_ATTR_CERT === 0x00000001; // true
@@ -366,7 +368,7 @@ export const CKC = Object.freeze({
 } as const);
 
 /**
- * PKCS#11 2.40 hardware feature types (`CK_HW_FEATURE_TYPE`), the value of `CKA_HW_FEATURE_TYPE`.
+ * PKCS#11 2.40: hardware feature types (`CK_HW_FEATURE_TYPE`), the value of `CKA_HW_FEATURE_TYPE`.
  *
  * @example
  * CKH.CKH_CLOCK === 0x00000002; // true
@@ -379,7 +381,7 @@ export const CKH = Object.freeze({
 } as const);
 
 /**
- * PKCS#11 2.40 mechanism types (`CK_MECHANISM_TYPE`).
+ * PKCS#11 2.40: mechanism types (`CK_MECHANISM_TYPE`).
  *
  * @example
  * CKM.CKM_RSA_PKCS === 0x00000001; // true
@@ -730,7 +732,7 @@ export const CKM = Object.freeze({
 } as const);
 
 /**
- * PKCS#11 2.40 user types (`CK_USER_TYPE`) for `C_Login`.
+ * PKCS#11 2.40: user types (`CK_USER_TYPE`) for `C_Login`.
  *
  * @example
  * CKU.CKU_USER === 0x00000001; // true
@@ -742,7 +744,7 @@ export const CKU = Object.freeze({
 } as const);
 
 /**
- * PKCS#11 2.40 session states (`CK_STATE`) reported by `C_GetSessionInfo`.
+ * PKCS#11 2.40: session states (`CK_STATE`) reported by `C_GetSessionInfo`.
  *
  * @example
  * CKS.CKS_RO_USER_FUNCTIONS === 0x00000001; // true
@@ -756,7 +758,7 @@ export const CKS = Object.freeze({
 } as const);
 
 /**
- * PKCS#11 2.40 notifications (`CK_NOTIFICATION`) passed to a session callback.
+ * PKCS#11 2.40: notifications (`CK_NOTIFICATION`) passed to a session callback.
  *
  * @example
  * CKN.CKN_OTP_CHANGED === 0x00000001; // true
@@ -767,7 +769,8 @@ export const CKN = Object.freeze({
 } as const);
 
 /**
- * PKCS#11 2.40 mask generation functions (`CK_RSA_PKCS_MGF_TYPE`) for RSA-PSS and RSA-OAEP parameters.
+ * PKCS#11 2.40: mask generation functions (`CK_RSA_PKCS_MGF_TYPE`) for RSA-PSS and RSA-OAEP
+ * parameters.
  *
  * @example
  * CKG.CKG_MGF1_SHA256 === 0x00000002; // true
@@ -781,7 +784,7 @@ export const CKG = Object.freeze({
 } as const);
 
 /**
- * PKCS#11 2.40 key derivation functions (`CK_EC_KDF_TYPE`) for ECDH1/ECMQV parameters.
+ * PKCS#11 2.40: key derivation functions (`CK_EC_KDF_TYPE`) for ECDH1/ECMQV parameters.
  *
  * @example
  * CKD.CKD_SHA1_KDF === 0x00000002; // true
@@ -799,7 +802,8 @@ export const CKD = Object.freeze({
 } as const);
 
 /**
- * PKCS#11 2.40 pseudo-random functions (`CK_PKCS5_PBKDF2_PSEUDO_RANDOM_FUNCTION_TYPE`) for PKCS #5 PBKDF2 parameters.
+ * PKCS#11 2.40: pseudo-random functions (`CK_PKCS5_PBKDF2_PSEUDO_RANDOM_FUNCTION_TYPE`) for PKCS #5
+ * PBKDF2 parameters.
  *
  * @example
  * CKP.CKP_PKCS5_PBKD2_HMAC_GOSTR3411 === 0x00000002; // true
@@ -816,7 +820,7 @@ export const CKP = Object.freeze({
 } as const);
 
 /**
- * PKCS#11 2.40 encoding parameter sources (`CK_RSA_PKCS_OAEP_SOURCE_TYPE`) for RSA-OAEP parameters.
+ * PKCS#11 2.40: encoding parameter sources (`CK_RSA_PKCS_OAEP_SOURCE_TYPE`) for RSA-OAEP parameters.
  *
  * @example
  * CKZ.CKZ_DATA_SPECIFIED === 0x00000001; // true
@@ -826,7 +830,8 @@ export const CKZ = Object.freeze({
 } as const);
 
 /**
- * PKCS#11 2.40 salt sources (`CK_PKCS5_PBKDF2_SALT_SOURCE_TYPE`) for PKCS #5 PBKDF2 parameters. Kept apart from `CKZ` because both 2.40 names have the value 1.
+ * PKCS#11 2.40: salt sources (`CK_PKCS5_PBKDF2_SALT_SOURCE_TYPE`) for PKCS #5 PBKDF2 parameters. Kept
+ * apart from `CKZ` because both 2.40 names have the value 1.
  *
  * @example
  * CKZ_SALT.CKZ_SALT_SPECIFIED === 0x00000001; // true
@@ -836,7 +841,7 @@ export const CKZ_SALT = Object.freeze({
 } as const);
 
 /**
- * PKCS#11 2.40 flags of `CK_SLOT_INFO.flags`.
+ * PKCS#11 2.40: flags of `CK_SLOT_INFO.flags`.
  *
  * @example
  * CKF_SLOT.CKF_REMOVABLE_DEVICE === 0x00000002; // true
@@ -848,7 +853,8 @@ export const CKF_SLOT = Object.freeze({
 } as const);
 
 /**
- * PKCS#11 2.40 flags of `CK_TOKEN_INFO.flags` (incl. the user/SO PIN counters `CKF_USER_PIN_COUNT_LOW`, `..._FINAL_TRY`, `..._LOCKED`).
+ * PKCS#11 2.40: flags of `CK_TOKEN_INFO.flags` (incl. the user/SO PIN counters
+ * `CKF_USER_PIN_COUNT_LOW`, `..._FINAL_TRY`, `..._LOCKED`).
  *
  * @example
  * CKF_TOKEN.CKF_WRITE_PROTECTED === 0x00000002; // true
@@ -876,7 +882,7 @@ export const CKF_TOKEN = Object.freeze({
 } as const);
 
 /**
- * PKCS#11 2.40 flags of `C_OpenSession` and `CK_SESSION_INFO.flags`.
+ * PKCS#11 2.40: flags of `C_OpenSession` and `CK_SESSION_INFO.flags`.
  *
  * @example
  * CKF_SESSION.CKF_SERIAL_SESSION === 0x00000004; // true
@@ -887,7 +893,7 @@ export const CKF_SESSION = Object.freeze({
 } as const);
 
 /**
- * PKCS#11 2.40 the bit set in the type of every attribute whose value is an attribute array.
+ * PKCS#11 2.40: the bit set in the type of every attribute whose value is an attribute array.
  *
  * @example
  * CKF_ATTRIBUTE.CKF_ARRAY_ATTRIBUTE === 0x40000000; // true
@@ -897,7 +903,7 @@ export const CKF_ATTRIBUTE = Object.freeze({
 } as const);
 
 /**
- * PKCS#11 2.40 flags of `CK_MECHANISM_INFO.flags`.
+ * PKCS#11 2.40: flags of `CK_MECHANISM_INFO.flags`.
  *
  * @example
  * CKF_MECHANISM.CKF_ENCRYPT === 0x00000100; // true
@@ -926,7 +932,7 @@ export const CKF_MECHANISM = Object.freeze({
 } as const);
 
 /**
- * PKCS#11 2.40 flags of `CK_C_INITIALIZE_ARGS.flags`.
+ * PKCS#11 2.40: flags of `CK_C_INITIALIZE_ARGS.flags`.
  *
  * @example
  * CKF_INIT_ARGS.CKF_OS_LOCKING_OK === 0x00000002; // true
@@ -937,7 +943,7 @@ export const CKF_INIT_ARGS = Object.freeze({
 } as const);
 
 /**
- * PKCS#11 2.40 flags of `C_WaitForSlotEvent`.
+ * PKCS#11 2.40: flags of `C_WaitForSlotEvent`.
  *
  * @example
  * CKF_WAIT.CKF_DONT_BLOCK === 0x00000001; // true
@@ -947,7 +953,7 @@ export const CKF_WAIT = Object.freeze({
 } as const);
 
 /**
- * PKCS#11 2.40 values of `CKA_CERTIFICATE_CATEGORY`.
+ * PKCS#11 2.40: values of `CKA_CERTIFICATE_CATEGORY`.
  *
  * @example
  * CK_CERTIFICATE_CATEGORY.CK_CERTIFICATE_CATEGORY_TOKEN_USER === 0x00000001; // true
@@ -960,7 +966,7 @@ export const CK_CERTIFICATE_CATEGORY = Object.freeze({
 } as const);
 
 /**
- * PKCS#11 2.40 values of `CKA_JAVA_MIDP_SECURITY_DOMAIN`.
+ * PKCS#11 2.40: values of `CKA_JAVA_MIDP_SECURITY_DOMAIN`.
  *
  * @example
  * CK_SECURITY_DOMAIN.CK_SECURITY_DOMAIN_MANUFACTURER === 0x00000001; // true
