@@ -1,15 +1,14 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { type Flash, SECTOR_SIZE } from '../../src/flash/flash.js';
-import { PowerCutError } from '../../src/flash/flash-error.js';
 import { MemoryFlash } from '../../src/flash/memory-flash.js';
-import { PowerCutFlash } from '../../src/flash/power-cut-flash.js';
 import { NvsError } from '../../src/nvs/esp-err.js';
 import { type NvsInitOptions, NvsStorage } from '../../src/nvs/store/storage.js';
 import { DEFAULT_OBJECTS } from '../../src/pkcs11/pal/default-labels.js';
 import { NVS_NEXT_HANDLE_KEY, NvsObjectStore, nvsKeyOfHandle } from '../../src/pkcs11/pal/nvs-object-store.js';
 import { encodeObjectRecord } from '../../src/pkcs11/pal/object-record.js';
 import { PalError } from '../../src/pkcs11/pal/pal-error.js';
+import { type PalApply, runPalPowerCutCampaign } from '../_support/pal-power-cut-campaign.js';
 import { nvsEnc } from './_backends.js';
 
 const bytes = (n: number, seed = 1) => Uint8Array.from({ length: n }, (_, i) => (i * 31 + seed * 17 + (i >> 8)) & 0xff);
@@ -163,130 +162,27 @@ describe('NvsObjectStore failures', () => {
 });
 
 describe('NvsObjectStore under power cuts', () => {
-  type Model = Map<string, { data: Uint8Array; isPrivate: boolean }>;
-  type Step = { label: string; data: Uint8Array; isPrivate: boolean } | { label: string; destroy: true };
-
-  /** Saves that replace and saves that create, over a small partition so pages fill and get erased. */
-  function workload(): Step[] {
-    const steps: Step[] = [];
-    const labels = ['Device Priv TLS Key', 'Device Cert', 'Root Cert', 'HMAC Key'];
-    for (let i = 0; i < 40; i++) {
-      const label = i % 3 === 2 ? `dyn ${i}` : labels[i % labels.length]!; // every third step creates a new object
-      const secret = DEFAULT_OBJECTS.find((o) => o.label === label)?.secret ?? i % 2 === 0;
-      steps.push({ label, data: bytes(i % 4 === 0 ? 1200 + i * 10 : 60 + i * 13, i + 1), isPrivate: secret });
-      if (i % 6 === 5) steps.push({ label: `dyn ${i - 3}`, destroy: true }); // at most two dynamic objects live
-    }
-    return steps;
-  }
-
-  function apply(store: NvsObjectStore, step: Step): void {
-    if ('destroy' in step) {
-      const h = store.find(step.label);
-      if (h !== null) store.destroy(h);
-    } else store.save(step.label, step.data, { isPrivate: step.isPrivate });
-  }
-
-  const same = (a: { data: Uint8Array; isPrivate: boolean } | undefined, b: { data: Uint8Array; isPrivate: boolean } | undefined) =>
-    a === b || (a !== undefined && b !== undefined && a.isPrivate === b.isPrivate && Buffer.compare(a.data, b.data) === 0);
-
-  function check(store: NvsObjectStore, before: Model, after: Model): string | null {
-    if (store.notes.length) return `notes: ${store.notes.join('; ')}`;
-    const labels = new Set([...before.keys(), ...after.keys(), ...store.labels()]);
-    for (const label of labels) {
-      const h = store.find(label);
-      let got: { data: Uint8Array; isPrivate: boolean } | undefined;
-      if (h !== null) {
-        try {
-          got = store.get(h);
-        } catch (e) {
-          return `${label}: ${(e as Error).message}`;
-        }
-      }
-      if (!same(got, before.get(label)) && !same(got, after.get(label))) return `${label}: neither old nor new (${got ? got.data.length : 'nothing'})`;
-    }
-    return null;
-  }
-
-  type Apply = (store: NvsObjectStore, step: Step) => void;
-
-  /** Runs the workload with a clean and torn cut at every flash operation of every step; returns the findings. */
-  function campaign(init: () => NvsInitOptions | undefined, applyStep: Apply) {
-    const TEARS = [0, 1, 19, 2048];
-    const mem = new MemoryFlash(4 * SECTOR_SIZE);
-    let live = open(mem, init());
-    const model: Model = new Map();
-    const r = { cutPoints: 0, checks: 0, continued: 0, erases: 0, tears: TEARS.length, steps: 0, counts: { replace: 0, create: 0, destroy: 0 }, failures: [] as string[] };
-    const eraseStart = mem.stats.erases;
-    for (const [i, step] of workload().entries()) {
-      r.steps++;
-      const after: Model = new Map(model);
-      if ('destroy' in step) after.delete(step.label);
-      else after.set(step.label, { data: step.data, isPrivate: step.isPrivate });
-      const kindOf = 'destroy' in step ? 'destroy' : model.has(step.label) ? 'replace' : 'create';
-      const image = mem.bytes.slice();
-      const counter = new PowerCutFlash(new MemoryFlash(image), null);
-      applyStep(open(counter, init()), step);
-      r.counts[kindOf] += counter.operations;
-      for (let at = 1; at <= counter.operations; at++) {
-        r.cutPoints++;
-        for (const tearBytes of TEARS) {
-          const copy = new MemoryFlash(image);
-          try {
-            applyStep(open(new PowerCutFlash(copy, { cutAt: at, tearBytes }), init()), step);
-            r.failures.push(`step ${i}: the cut at op ${at} never happened`);
-          } catch (e) {
-            if (!(e instanceof PalError && e.cause instanceof PowerCutError)) throw e;
-          }
-          r.checks++;
-          let recovered: NvsObjectStore;
-          try {
-            recovered = open(copy, init());
-          } catch (e) {
-            r.failures.push(`step ${i} (${kindOf} "${step.label}"), cut at op ${at}, tear ${tearBytes}: the store does not open: ${(e as Error).message}`);
-            continue;
-          }
-          const bad = check(recovered, model, after);
-          if (bad) r.failures.push(`step ${i} (${kindOf} "${step.label}"), cut at op ${at}, tear ${tearBytes}: ${bad}`);
-          if (!bad && (r.cutPoints + tearBytes) % 7 === 0) {
-            // The recovered store keeps working: finish the step and re-check after a reboot.
-            applyStep(recovered, step);
-            const bad2 = check(open(copy, init()), after, after);
-            if (bad2) r.failures.push(`step ${i}, cut at op ${at}, tear ${tearBytes}, then redone: ${bad2}`);
-            r.continued++;
-          }
-        }
-      }
-      applyStep(live, step);
-      model.clear();
-      for (const [k, v] of after) model.set(k, v);
-      if (i % 5 === 0) live = open(mem, init()); // also reboot the live device now and then
-    }
-    const final = check(open(mem, init()), model, model);
-    if (final) r.failures.push(`after the workload: ${final}`);
-    r.erases = mem.stats.erases - eraseStart;
-    return r;
-  }
-
+  const TEARS = [0, 1, 19, 2048];
   for (const [kind, init] of [['plain', () => undefined], ['XTS-encrypted', nvsEnc]] as const) {
     it(`leaves every label old or new after a clean or torn cut at every flash operation of replacing and creating saves (${kind})`, (t) => {
-      const r = campaign(init, apply);
+      const r = runPalPowerCutCampaign({ steps: 40, seed: 6, pages: 4, tears: TEARS, init });
       assert.deepEqual(r.failures.slice(0, 10), []);
       assert.ok(r.erases >= 3, `the workload must reclaim pages (erases: ${r.erases})`);
       assert.ok(r.counts.replace > 0 && r.counts.create > 0 && r.counts.destroy > 0);
       t.diagnostic(
         `NvsObjectStore power cuts (${kind}): ${r.steps} steps, ${r.cutPoints} cut points (replace ${r.counts.replace}, create ${r.counts.create}, destroy ${r.counts.destroy}) ` +
-          `x ${r.tears} tears = ${r.checks} recoveries checked, ${r.continued} continued after recovery, ${r.erases} page erases, 0 failures`,
+          `x ${TEARS.length} tears = ${r.checks} recoveries checked, ${r.continued} continued after recovery, ${r.erases} page erases, 0 failures`,
       );
     });
   }
 
   it('catches a save that is not atomic (erase the old object, then write the new one): the campaign can fail', () => {
-    const eraseThenSave: Apply = (store, step) => {
+    const eraseThenSave: PalApply = (store, step) => {
       const h = store.find(step.label);
       if (h !== null) store.destroy(h);
       if (!('destroy' in step)) store.save(step.label, step.data, { isPrivate: step.isPrivate });
     };
-    const r = campaign(() => undefined, eraseThenSave);
+    const r = runPalPowerCutCampaign({ steps: 12, seed: 6, pages: 4, tears: [0], init: () => undefined, apply: eraseThenSave });
     assert.ok(r.failures.some((f) => /replace .*neither old nor new \(nothing\)/.test(f)), r.failures.slice(0, 3).join('\n'));
   });
 });
