@@ -276,7 +276,11 @@ export class DirectoryObjectStore implements ObjectStore {
     const e: IndexEntry = this.index.entry(handle);
     if (!e.present) return;
     ioCall(`destroy "${e.label}"`, () => {
-      fs.rmSync(this.file(e.location), { force: true });
+      try {
+        fs.unlinkSync(this.file(e.location));
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+      }
       syncDir(this.dir);
     });
     this.index.destroyed(e);

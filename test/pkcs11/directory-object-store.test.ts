@@ -5,6 +5,7 @@ import { after, describe, it } from 'node:test';
 import { DIRECTORY_KEY_CHECK_FILE, DirectoryObjectStore, objectFileName } from '../../src/node/directory-object-store.js';
 import { decodeObjectRecord, encodeObjectRecord } from '../../src/pkcs11/pal/object-record.js';
 import { PalError } from '../../src/pkcs11/pal/pal-error.js';
+import { runWithCrash } from '../_support/fs-crash.js';
 import { cleanupBackends, tempDir, WRAP_KEY } from './_backends.js';
 
 after(cleanupBackends);
@@ -179,5 +180,94 @@ describe('DirectoryObjectStore keys and tampering', () => {
     assert.deepEqual(store.labels(), ['Root Cert']);
     assert.deepEqual(store.get(9).data, bytes(10));
     assert.equal(store.notes.length, 1);
+  });
+});
+
+describe('DirectoryObjectStore under crashes', () => {
+  type Op = { name: string; run: (s: DirectoryObjectStore) => void; after: Map<string, Uint8Array> };
+  const before = new Map<string, Uint8Array>([
+    ['Device Priv TLS Key', bytes(120, 1)],
+    ['Device Cert', bytes(300, 2)],
+    ['fleet token', bytes(40, 3)],
+  ]);
+  const isPrivate = (label: string) => label !== 'Device Cert';
+  const with_ = (label: string, data: Uint8Array | null) => {
+    const m = new Map(before);
+    if (data) m.set(label, data);
+    else m.delete(label);
+    return m;
+  };
+  const OPS: Op[] = [
+    { name: 'replace a private object', run: (s) => s.save('Device Priv TLS Key', bytes(130, 9), { isPrivate: true }), after: with_('Device Priv TLS Key', bytes(130, 9)) },
+    { name: 'replace a public object', run: (s) => s.save('Device Cert', bytes(10, 8), { isPrivate: false }), after: with_('Device Cert', bytes(10, 8)) },
+    { name: 'create an object (new handle)', run: (s) => s.save('new label', bytes(50, 7), { isPrivate: true }), after: with_('new label', bytes(50, 7)) },
+    { name: 'destroy an object', run: (s) => s.destroy(s.find('fleet token')!), after: with_('fleet token', null) },
+  ];
+
+  /** Runs each op with a crash at each of its fs steps (clean, and torn writes) on a copy of a seeded store; checks old-or-new. */
+  function crashCampaign(ops: Op[]): { trials: number; failures: string[] } {
+    const base = tempDir('crash-base');
+    const seed = new DirectoryObjectStore(base, { wrappingKey: WRAP_KEY });
+    for (const [label, data] of before) seed.save(label, data, { isPrivate: isPrivate(label) });
+    let trials = 0;
+    const failures: string[] = [];
+    for (const op of ops) {
+      const countDir = tempDir('crash-count');
+      fs.cpSync(base, countDir, { recursive: true });
+      const store = new DirectoryObjectStore(countDir, { wrappingKey: WRAP_KEY });
+      const steps = runWithCrash(null, () => op.run(store));
+      for (let at = 1; at <= steps.length; at++) {
+        for (const tear of steps[at - 1] === 'writeSync' ? [0, 1, 20] : [0]) {
+          const dir = tempDir('crash');
+          fs.cpSync(base, dir, { recursive: true });
+          const s = new DirectoryObjectStore(dir, { wrappingKey: WRAP_KEY });
+          runWithCrash({ at, tear }, () => op.run(s));
+          trials++;
+          const where = `${op.name}, crash at step ${at} (${steps[at - 1]}${tear ? `, torn after ${tear} bytes` : ''})`;
+          let again: DirectoryObjectStore;
+          try {
+            again = new DirectoryObjectStore(dir, { wrappingKey: WRAP_KEY });
+          } catch (e) {
+            failures.push(`${where}: does not open: ${(e as Error).message}`);
+            continue;
+          }
+          if (again.notes.length) failures.push(`${where}: notes ${again.notes.join('; ')}`);
+          for (const label of new Set([...before.keys(), ...op.after.keys()])) {
+            const h = again.find(label);
+            let got: Uint8Array | null = null;
+            try {
+              got = h === null ? null : again.get(h).data;
+            } catch (e) {
+              failures.push(`${where}: ${label}: ${(e as Error).message}`);
+              continue;
+            }
+            const ok = (m: Map<string, Uint8Array>) => (m.has(label) ? got !== null && Buffer.compare(got, m.get(label)!) === 0 : got === null);
+            if (!ok(before) && !ok(op.after)) failures.push(`${where}: ${label} is neither old nor new`);
+          }
+        }
+      }
+    }
+    return { trials, failures };
+  }
+
+  it('leaves every label old or new, and the store openable, after a crash at every file system step (clean and torn)', (t) => {
+    const { trials, failures } = crashCampaign(OPS);
+    assert.deepEqual(failures, []);
+    assert.ok(trials > 20);
+    t.diagnostic(`DirectoryObjectStore crashes: ${OPS.length} operations, ${trials} crash points (clean and torn) checked, 0 failures`);
+  });
+
+  it('catches a replace that is not atomic (destroy, then save): the crash campaign can fail', () => {
+    const { failures } = crashCampaign([
+      {
+        name: 'destroy then save',
+        run: (s) => {
+          s.destroy(s.find('Device Cert')!);
+          s.save('Device Cert', bytes(10, 8), { isPrivate: false });
+        },
+        after: with_('Device Cert', bytes(10, 8)),
+      },
+    ]);
+    assert.ok(failures.some((f) => /Device Cert is neither old nor new/.test(f)), failures.join('\n'));
   });
 });
