@@ -5,3 +5,4 @@ export { FileSeedStore, type FileSeedStoreOptions, NV_SEED_DEFAULT_FILE } from '
 export { generateSigningKey, readSigningKey, SIGNING_SCHEMES, type SigningKey, type SigningScheme } from './signing-key.js';
 export { loadEfuseFile, openEfuseFile, saveEfuseFile } from './efuse-file.js';
 export { esp32FlashCryptParallel, type ParallelFlashCryptOptions } from './parallel-flash-encryption.js';
+export { DIRECTORY_KEY_CHECK_FILE, DIRECTORY_NEXT_HANDLE_FILE, DirectoryObjectStore, type DirectoryObjectStoreOptions, objectFileName } from './directory-object-store.js';

@@ -19,3 +19,4 @@ export {
 export { ckrDescription } from './ckr-description.js';
 export { Pkcs11Error, pkcs11Error } from './pkcs11-error.js';
 export { ATTRIBUTE_VALUE_TYPES, attributeValueType, type AttributeValueType } from './attribute-types.js';
+export * from './pal/index.js';

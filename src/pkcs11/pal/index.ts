@@ -1,0 +1,13 @@
+export { DEFAULT_OBJECTS, type DefaultObject, FIRST_DYNAMIC_HANDLE, MAX_HANDLE, MAX_LABEL_BYTES, PKCS11_LABELS } from './default-labels.js';
+export { MemoryObjectStore } from './memory-object-store.js';
+export { NVS_NEXT_HANDLE_KEY, NVS_OBJECT_NAMESPACE, NvsObjectStore, nvsKeyOfHandle } from './nvs-object-store.js';
+export {
+  decodeObjectRecord,
+  encodeObjectRecord,
+  OBJECT_RECORD_MAGIC,
+  OBJECT_RECORD_VERSION,
+  type ObjectRecord,
+  objectRecordHeader,
+} from './object-record.js';
+export type { ObjectHandle, ObjectInfo, ObjectStore, SaveOptions, StoredObject } from './object-store.js';
+export { PalError, type PalErrorCode } from './pal-error.js';
