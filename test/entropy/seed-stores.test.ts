@@ -1,6 +1,5 @@
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
-import { createRequire, syncBuiltinESMExports } from 'node:module';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -16,6 +15,7 @@ import { FileSeedStore, NV_SEED_DEFAULT_FILE } from '../../src/node/file-seed-st
 import { nodeCrypto } from '../../src/node/node-crypto.js';
 import { NvsStorage } from '../../src/nvs/store/storage.js';
 import { NO_VECTORS, VECTORS_DIR } from '../_support/vectors.js';
+import { runWithCrash } from '../_support/fs-crash.js';
 
 const posixModes = process.platform === 'win32' ? 'no POSIX modes' : false;
 const seedOf = (n: number, size = 64): Uint8Array => Uint8Array.from({ length: size }, (_, i) => (i * 29 + n * 101 + 7) & 0xff);
@@ -98,56 +98,8 @@ describe('FileSeedStore', () => {
   });
 });
 
-/*
- * Crash injection for the file store. The file system calls are wrapped (node:fs exports, synced
- * into the ESM namespace that src/node uses): the k-th call does not happen (clean crash) or, for
- * a data write, happens for only a prefix of its bytes (torn write), and every later call fails as
- * if the process had died there (closing a descriptor is allowed: a dying process frees it
- * without changing file contents). Then the seed is read back as a reboot would.
- */
-const requireCjs = createRequire(import.meta.url);
-const fsCjs = requireCjs('node:fs') as Record<string, (...args: unknown[]) => unknown>;
-const FS_STEPS = ['openSync', 'writeSync', 'fsyncSync', 'closeSync', 'renameSync', 'linkSync', 'rmSync', 'unlinkSync', 'ftruncateSync'];
-
-class Crash extends Error {}
-
-function runWithCrash(cut: { at: number; tear: number } | null, work: () => void): string[] {
-  const steps: string[] = [];
-  let dead = false;
-  const originals = new Map<string, (...args: unknown[]) => unknown>();
-  for (const name of FS_STEPS) {
-    const orig = fsCjs[name]!;
-    originals.set(name, orig);
-    fsCjs[name] = (...args: unknown[]) => {
-      if (dead) {
-        if (name === 'closeSync') orig(...args);
-        throw new Crash('the process is dead');
-      }
-      steps.push(name);
-      if (cut && steps.length === cut.at) {
-        dead = true;
-        if (name === 'writeSync' && cut.tear > 0) {
-          const [fd, buf, offset, length, position] = args as [number, Uint8Array, number?, number?, (number | null)?];
-          orig(fd, buf, offset ?? 0, Math.min(cut.tear, length ?? buf.length), position ?? null);
-        }
-        if (name === 'closeSync') orig(...args);
-        throw new Crash(`crash at fs step ${cut.at} (${name})`);
-      }
-      return orig(...args);
-    };
-  }
-  syncBuiltinESMExports();
-  try {
-    work();
-  } catch (e) {
-    if (!(e instanceof Crash)) throw e;
-  } finally {
-    for (const [name, orig] of originals) fsCjs[name] = orig;
-    syncBuiltinESMExports();
-  }
-  return steps;
-}
-
+// Crashes are injected by the shared fs harness (test/_support/fs-crash.ts); after each, the seed is
+// read back as a reboot would.
 /** Crashes `write` at every step (clean, and torn for data writes); returns what a reboot reads each time. */
 function crashCampaign(name: string, write: (file: string, seed: Uint8Array) => void): { steps: string[]; outcomes: Array<{ cut: string; got: Uint8Array | null }> } {
   const oldSeed = seedOf(10);
