@@ -13,6 +13,7 @@ import { isNistDrbgFile, replayNistDrbgFile } from '../../src/entropy/selftest/n
 import { NvsecError } from '../../src/errors/nvsec-error.js';
 import { nodeCrypto } from '../../src/node/node-crypto.js';
 import { NO_VECTORS, VECTORS_DIR } from '../_support/vectors.js';
+import { isMbedtls, streamEntropy } from '../_support/drbg.js';
 
 // ---------------------------------------------------------------------------------------------
 // An independent reference, written straight from SP 800-90A §10.2 / the spec: V as a BigInt,
@@ -96,21 +97,6 @@ class RefCtrDrbg {
 
 // ---------------------------------------------------------------------------------------------
 
-/** An entropy callback over a deterministic byte stream that records every request. */
-function streamEntropy(seed = 1): { entropy: (n: number) => Uint8Array; requests: number[]; take: (n: number) => Uint8Array } {
-  let c = seed;
-  const requests: number[] = [];
-  const take = (n: number): Uint8Array => Uint8Array.from({ length: n }, () => (c = (c * 1103515245 + 12345) >>> 0) >>> 24);
-  return {
-    requests,
-    take,
-    entropy: (n) => {
-      requests.push(n);
-      return take(n);
-    },
-  };
-}
-
 /** A provider that records every AES key object it hands out and every encrypt call. */
 function countingProvider(): { crypto: CryptoProvider; keys: Array<{ destroyed: boolean }>; encrypts: number[] } {
   const keys: Array<{ destroyed: boolean }> = [];
@@ -137,8 +123,6 @@ function countingProvider(): { crypto: CryptoProvider; keys: Array<{ destroyed: 
   return { crypto: provider, keys, encrypts };
 }
 
-const isMbedtls = (name: keyof typeof MBEDTLS_ERR) => (e: unknown) =>
-  e instanceof MbedtlsError && e instanceof NvsecError && e.code === name && e.ret === MBEDTLS_ERR[name];
 
 const seedWith = (opts: Partial<CtrDrbgOptions> = {}): CtrDrbg => CtrDrbg.seed({ crypto: nodeCrypto, entropy: streamEntropy().entropy, ...opts });
 

@@ -7,11 +7,12 @@ import fc from 'fast-check';
 import { fromHex, toHex } from '../../src/bytes/hex.js';
 import type { CryptoProvider, HashName, HmacKey } from '../../src/crypto/provider.js';
 import { HMAC_DRBG_CONSTANTS, HmacDrbg, type HmacDrbgOptions } from '../../src/entropy/hmac-drbg.js';
-import { MBEDTLS_ERR, MbedtlsError } from '../../src/entropy/mbedtls-errors.js';
+import { MbedtlsError } from '../../src/entropy/mbedtls-errors.js';
 import { replayNistDrbgFile } from '../../src/entropy/selftest/nist-replay.js';
 import { NvsecError } from '../../src/errors/nvsec-error.js';
 import { nodeCrypto } from '../../src/node/node-crypto.js';
 import { NO_VECTORS, VECTORS_DIR } from '../_support/vectors.js';
+import { isMbedtls, streamEntropy } from '../_support/drbg.js';
 
 // ---------------------------------------------------------------------------------------------
 // An independent reference, written straight from SP 800-90A §10.1.2: createHmac per message.
@@ -65,22 +66,6 @@ class RefHmacDrbg {
 
 // ---------------------------------------------------------------------------------------------
 
-function streamEntropy(seed = 1): { entropy: (n: number) => Uint8Array; requests: number[]; take: (n: number) => Uint8Array } {
-  let c = seed;
-  const requests: number[] = [];
-  const take = (n: number): Uint8Array => Uint8Array.from({ length: n }, () => (c = (c * 1103515245 + 12345) >>> 0) >>> 24);
-  return {
-    requests,
-    take,
-    entropy: (n) => {
-      requests.push(n);
-      return take(n);
-    },
-  };
-}
-
-const isMbedtls = (name: keyof typeof MBEDTLS_ERR) => (e: unknown) =>
-  e instanceof MbedtlsError && e instanceof NvsecError && e.code === name && e.ret === MBEDTLS_ERR[name];
 
 const seedWith = (opts: Partial<HmacDrbgOptions> = {}): HmacDrbg =>
   HmacDrbg.seed({ crypto: nodeCrypto, hash: 'sha256', entropy: streamEntropy().entropy, ...opts });
