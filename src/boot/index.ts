@@ -23,6 +23,7 @@ export {
   hashOfScheme,
   publicKeyDigest,
   SBV2,
+  SCHEME_FAMILY,
   SCHEME_NAMES,
   type Sbv2Scheme,
   type SignatureBlock,

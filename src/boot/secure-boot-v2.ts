@@ -11,6 +11,7 @@ import {
   encodeSignatureBlock,
   hashOfScheme,
   SBV2,
+  SCHEME_FAMILY,
   SCHEME_NAMES,
   type Sbv2Scheme,
   type SignatureBlock,
@@ -159,8 +160,6 @@ export interface KeyVerifyReport {
   readonly blocks: readonly BlockReport<KeyVerdict>[];
 }
 
-const kindLabel = (scheme: Sbv2Scheme): string => (scheme === 'rsa3072' ? 'RSA' : 'ECDSA');
-
 /**
  * Verifies a signed image with one public key, as espsecure verify-signature does, but reports
  * every block instead of stopping: a block is verified when it is valid, its digest field equals
@@ -195,7 +194,7 @@ export async function verifyWithKey(crypto: CryptoProvider, signedImage: Uint8Ar
     }
     const ok = await crypto.verifyDigest(key, hashOfScheme(block.scheme), actual, block.signature!);
     return ok
-      ? { block, verdict: 'verified', message: `Signature block ${n} verification successful using the supplied key (${kindLabel(block.scheme)}).` }
+      ? { block, verdict: 'verified', message: `Signature block ${n} verification successful using the supplied key (${SCHEME_FAMILY[block.scheme]}).` }
       : { block, verdict: 'not-signed-by-key', message: `Signature block ${n} is not signed by the supplied key. Checking the next block...` };
   }
 }

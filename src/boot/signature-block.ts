@@ -36,6 +36,14 @@ export const SCHEME_NAMES: Readonly<Record<Sbv2Scheme, string>> = Object.freeze(
   ecdsa384: 'ECDSA P-384',
 });
 
+/** The key family of each scheme, as espsecure names it in its messages ("Signature block 0 is valid (RSA)."). */
+export const SCHEME_FAMILY: Readonly<Record<Sbv2Scheme, 'RSA' | 'ECDSA'>> = Object.freeze({
+  rsa3072: 'RSA',
+  ecdsa192: 'ECDSA',
+  ecdsa256: 'ECDSA',
+  ecdsa384: 'ECDSA',
+});
+
 /** The scheme a key signs with, or throws when Secure Boot V2 cannot use the key. */
 export function schemeOfKey(key: PublicKey): Sbv2Scheme {
   if (key.kind === 'ec') return SCHEME_OF_CURVE[key.curve];

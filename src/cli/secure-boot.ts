@@ -1,6 +1,6 @@
 import { Command, Option } from 'commander';
 import { readSignatureBlocks, type SecureBootTrust, secureBootTrust, signImage, splitSignedImage, verifyAsBootloader, verifyWithKey } from '../boot/secure-boot-v2.js';
-import { EMPTY_SLOT, publicKeyDigest, SBV2, SCHEME_NAMES, type SignatureBlock } from '../boot/signature-block.js';
+import { EMPTY_SLOT, publicKeyDigest, SBV2, SCHEME_FAMILY, SCHEME_NAMES, type SignatureBlock } from '../boot/signature-block.js';
 import { toHex } from '../bytes/hex.js';
 import type { Signer } from '../crypto/signer.js';
 import { NvsecError } from '../errors/nvsec-error.js';
@@ -36,7 +36,7 @@ function readPublicKey(file: string): SigningKey {
 /** Commander collector for a repeatable option. */
 const collect = (value: string, previous: string[] | undefined): string[] => [...(previous ?? []), value];
 
-const kindOf = (b: SignatureBlock): string => (b.scheme === 'rsa3072' ? 'RSA' : 'ECDSA');
+const kindOf = (b: SignatureBlock): string => SCHEME_FAMILY[b.scheme!];
 const spacedHex = (b: Uint8Array): string => toHex(b).replace(/(..)(?!$)/g, '$1 ');
 
 function blockJson(b: SignatureBlock): Record<string, unknown> {
