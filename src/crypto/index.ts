@@ -2,3 +2,15 @@ export { type AesEcb, type CryptoProvider, type DigestName, HASH_LENGTH, type Ha
 export { XtsCipher, xtsDecrypt, xtsEncrypt } from './xts.js';
 export type { EcCurve, EcPublicKey, PublicKey, RsaPublicKey } from './public-key.js';
 export type { Signer } from './signer.js';
+export {
+  type KeyCrypto,
+  type PreparedPrivateKey,
+  type PreparedPublicKey,
+  type PrivateKeyMaterial,
+  type PublicKeyMaterial,
+  type RsaPrivateComponents,
+  type RsaPublicComponents,
+  type SignatureScheme,
+  TOKEN_CURVE_BYTES,
+  type TokenCurve,
+} from './key-crypto.js';
