@@ -14,3 +14,4 @@ export {
   TOKEN_CURVE_BYTES,
   type TokenCurve,
 } from './key-crypto.js';
+export { aesCmac } from './cmac.js';

@@ -5,7 +5,7 @@ import { checkData, checkIsPrivate, labelBytes } from '../pkcs11/pal/_label.js';
 import { type IndexEntry, ObjectIndex, requirePrivate } from '../pkcs11/pal/_object-index.js';
 import { DEFAULT_OBJECTS } from '../pkcs11/pal/default-labels.js';
 import { decodeObjectRecord, encodeObjectRecord, objectRecordHeader } from '../pkcs11/pal/object-record.js';
-import type { ObjectHandle, ObjectInfo, ObjectStore, SaveOptions, StoredObject } from '../pkcs11/pal/object-store.js';
+import type { ObjectHandle, ObjectInfo, SaveOptions, StoredObject, WrappingObjectStore } from '../pkcs11/pal/object-store.js';
 import { PalError } from '../pkcs11/pal/pal-error.js';
 import { writeFileAtomic } from './atomic-file.js';
 
@@ -61,7 +61,7 @@ export function objectFileName(label: string): string {
  * store.save('Device Priv TLS Key', pkcs8Der, { isPrivate: true });
  * store.close(); // zeroizes the key copy
  */
-export class DirectoryObjectStore implements ObjectStore {
+export class DirectoryObjectStore implements WrappingObjectStore {
   private readonly index = new ObjectIndex((o) => objectFileName(o.label));
   private key: Uint8Array | null = null;
   private closed = false;
@@ -155,17 +155,23 @@ export class DirectoryObjectStore implements ObjectStore {
   /**
    * Sets the wrapping key (after login) or forgets it (null, at logout), zeroizing the old copy.
    * The first key given to a store is recorded in its key check; later keys must match it.
+   * With `reset` (token re-initialisation), a store without private objects takes `key` as its
+   * new key.
    *
    * @throws {TypeError} / {RangeError} when `key` is not a 32-byte Uint8Array
    * @throws {PalError} PAL_WRONG_KEY when the key does not match the store's key check
    * @example store.setWrappingKey(deriveFromPin(pin));
    */
-  setWrappingKey(key: Uint8Array | null): void {
+  setWrappingKey(key: Uint8Array | null, options: { reset?: boolean } = {}): void {
     this.check();
     if (key !== null) {
       if (!(key instanceof Uint8Array)) throw new TypeError('"wrappingKey" must be a Uint8Array');
       if (key.length !== 32) throw new RangeError(`"wrappingKey" must be 32 bytes (AES-256), got ${key.length}`);
-      this.verifyKeyCheck(key);
+      if (options.reset === true) {
+        const held = this.index.list().filter((o) => o.isPrivate).map((o) => `"${o.label}"`);
+        if (held.length > 0) throw new PalError('PAL_LOCKED', `Cannot change the wrapping key while private objects are stored (${held.join(', ')}); destroy them first`);
+        ioCall('remove the key check', () => fs.rmSync(this.file(DIRECTORY_KEY_CHECK_FILE), { force: true }));
+      } else this.verifyKeyCheck(key);
     }
     this.key?.fill(0);
     this.key = key === null ? null : key.slice();

@@ -20,3 +20,21 @@ export { ckrDescription } from './ckr-description.js';
 export { Pkcs11Error, pkcs11Error } from './pkcs11-error.js';
 export { ATTRIBUTE_VALUE_TYPES, attributeValueType, type AttributeValueType } from './attribute-types.js';
 export * from './pal/index.js';
+export { type Attribute, type AttributeResult, Cryptoki, type CryptokiMechanism, type CryptokiOptions, type Handle } from './cryptoki.js';
+export {
+  type AttributeAnswer,
+  type AttributeRequest,
+  type Mechanism,
+  type Output,
+  type RsaPssParams,
+  type SessionInfo,
+  Token,
+  TOKEN_IDENTITY,
+  type TokenInfo,
+  type TokenOptions,
+  type TokenRandom,
+} from './token/token.js';
+export type { RawAttribute } from './token/attribute-map.js';
+export { MECHANISM_INFO, type MechanismInfo } from './token/mechanisms.js';
+export { createTokenDrbg, type TokenDrbgOptions } from './token/token-drbg.js';
+export { TOKEN_RECORD_LABEL } from './token/token-record.js';

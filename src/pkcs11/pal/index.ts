@@ -9,5 +9,5 @@ export {
   type ObjectRecord,
   objectRecordHeader,
 } from './object-record.js';
-export type { ObjectHandle, ObjectInfo, ObjectStore, SaveOptions, StoredObject } from './object-store.js';
+export { isWrappingObjectStore, type ObjectHandle, type ObjectInfo, type ObjectStore, type SaveOptions, type StoredObject, type WrappingObjectStore } from './object-store.js';
 export { PalError, type PalErrorCode } from './pal-error.js';

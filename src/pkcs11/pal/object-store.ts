@@ -71,3 +71,22 @@ export interface ObjectStore {
   /** Handle, label and privacy of every stored object, in handle order. */
   list(): ObjectInfo[];
 }
+
+/**
+ * A store that encrypts private objects under a key the token supplies after login (the
+ * directory store). Stores without this method protect private objects by other means (NVS
+ * encryption on the device) and can read them at any time.
+ */
+export interface WrappingObjectStore extends ObjectStore {
+  /**
+   * Sets the wrapping key (after login) or forgets it (null, at logout). With `reset`, the store
+   * must hold no private object, and `key` becomes its key from now on (token re-initialisation).
+   * @throws {PalError} PAL_WRONG_KEY when `key` is not the store's key (and `reset` is not set)
+   */
+  setWrappingKey(key: Uint8Array | null, options?: { reset?: boolean }): void;
+}
+
+/** Whether `store` encrypts private objects under a token-supplied key. */
+export function isWrappingObjectStore(store: ObjectStore): store is WrappingObjectStore {
+  return typeof (store as Partial<WrappingObjectStore>).setWrappingKey === 'function';
+}

@@ -1,0 +1,395 @@
+import { CKR } from './constants.js';
+import { pkcs11Error } from './pkcs11-error.js';
+import type { RawAttribute } from './token/attribute-map.js';
+import { ulongBytes } from './token/attribute-map.js';
+import { type Mechanism, type Output, Token, type TokenOptions } from './token/token.js';
+
+/** A handle as pkcs11js passes it: the CK_ULONG in 8 little-endian bytes (a Buffer under Node). */
+export type Handle = Uint8Array;
+
+/** An attribute as pkcs11js templates hold it. */
+export interface Attribute {
+  type: number;
+  value?: number | boolean | string | Uint8Array | Date | null;
+}
+
+/** An attribute as C_GetAttributeValue returns it. */
+export interface AttributeResult {
+  type: number;
+  value: Uint8Array;
+}
+
+/** A mechanism as pkcs11js passes it (the PSS parameter as pkcs11js's RsaPSS object). */
+export interface CryptokiMechanism {
+  mechanism: number;
+  parameter?: Uint8Array | number | { type?: number; hashAlg: number; mgf: number; saltLen: number } | null;
+}
+
+/** Options of {@link Cryptoki}: the token's, plus how byte results are made. */
+export interface CryptokiOptions extends TokenOptions {
+  /**
+   * Wraps every byte result (handles, attribute values, signatures). `nvsec/node` passes one that
+   * returns Buffers, as pkcs11js does, so code calling `.toString('hex')` on results keeps working.
+   */
+  readonly bytes?: (bytes: Uint8Array) => Uint8Array;
+}
+
+const utf8 = new TextEncoder();
+
+/**
+ * The token behind the API of pkcs11js 2.x (`new PKCS11(); load(lib); C_Initialize()`), in
+ * process: the same function names, argument shapes, handle Buffers, output-buffer rules (results
+ * are a subarray of the buffer passed) and thrown errors, so code written for pkcs11js or
+ * graphene-pk11 runs against it unchanged. Errors are {@link Pkcs11Error}s: `ckr` is the number
+ * pkcs11js puts in `code`, `code` the CKR name pkcs11js puts in `message`.
+ *
+ * Functions the token does not implement (encryption, wrapping, derivation, dual functions,
+ * operation state, slot events) throw CKR_FUNCTION_NOT_SUPPORTED.
+ *
+ * @example
+ * const p11 = new Cryptoki({ store, crypto: nodeCrypto, keys, random });
+ * p11.C_Initialize();
+ * const [slot] = p11.C_GetSlotList(true);
+ * const session = p11.C_OpenSession(slot!, CKF_SERIAL_SESSION | CKF_RW_SESSION);
+ * p11.C_Login(session, CKU_USER, '1234');
+ */
+export class Cryptoki {
+  /** The token with the C semantics, for callers that need them (length queries, per-attribute results). */
+  readonly token: Token;
+  private readonly wrap: (bytes: Uint8Array) => Uint8Array;
+
+  constructor(options: CryptokiOptions) {
+    this.token = new Token(options);
+    this.wrap = options.bytes ?? ((b) => b);
+  }
+
+  /** pkcs11js' `load`: nothing to load in process. */
+  load(_path?: string): void {}
+
+  /** pkcs11js' `close`: finalises when still initialised. */
+  close(): void {
+    if (this.token.isInitialized) this.token.finalize();
+  }
+
+  C_Initialize(options?: { flags?: number; libraryParameters?: string } | null): void {
+    this.token.initialize(options === undefined || options === null ? null : options.flags === undefined ? {} : { flags: options.flags });
+  }
+
+  C_Finalize(): void {
+    this.token.finalize();
+  }
+
+  C_GetInfo(): ReturnType<Token['getInfo']> {
+    return this.token.getInfo();
+  }
+
+  C_GetSlotList(tokenPresent = false): Handle[] {
+    return this.token.getSlotList(tokenPresent).map((s) => this.handle(s));
+  }
+
+  C_GetSlotInfo(slot: Handle): ReturnType<Token['getSlotInfo']> {
+    return this.token.getSlotInfo(num(slot));
+  }
+
+  C_GetTokenInfo(slot: Handle): ReturnType<Token['getTokenInfo']> {
+    return this.token.getTokenInfo(num(slot));
+  }
+
+  C_GetMechanismList(slot: Handle): number[] {
+    return this.token.getMechanismList(num(slot));
+  }
+
+  C_GetMechanismInfo(slot: Handle, mech: number): { minKeySize: number; maxKeySize: number; flags: number } {
+    return this.token.getMechanismInfo(num(slot), mech);
+  }
+
+  C_InitToken(slot: Handle, pin?: string, label = ''): string {
+    this.token.initToken(num(slot), pinBytes(pin), label);
+    return label.padEnd(32, ' ');
+  }
+
+  C_InitPIN(session: Handle, pin?: string): void {
+    this.token.initPin(num(session), pinBytes(pin));
+  }
+
+  C_SetPIN(session: Handle, oldPin: string, newPin: string): void {
+    this.token.setPin(num(session), pinBytes(oldPin), pinBytes(newPin));
+  }
+
+  C_OpenSession(slot: Handle, flags: number): Handle {
+    return this.handle(this.token.openSession(num(slot), flags));
+  }
+
+  C_CloseSession(session: Handle): void {
+    this.token.closeSession(num(session));
+  }
+
+  C_CloseAllSessions(slot: Handle): void {
+    this.token.closeAllSessions(num(slot));
+  }
+
+  C_GetSessionInfo(session: Handle): { slotID: Handle; state: number; flags: number; deviceError: number } {
+    const info = this.token.getSessionInfo(num(session));
+    return { ...info, slotID: this.handle(info.slotID) };
+  }
+
+  C_Login(session: Handle, userType: number, pin?: string): void {
+    this.token.loginAs(num(session), userType, pinBytes(pin));
+  }
+
+  C_Logout(session: Handle): void {
+    this.token.logout(num(session));
+  }
+
+  C_CreateObject(session: Handle, template: Attribute[]): Handle {
+    return this.handle(this.token.createObject(num(session), rawTemplate(template)));
+  }
+
+  C_CopyObject(session: Handle, object: Handle, template: Attribute[]): Handle {
+    return this.handle(this.token.copyObject(num(session), num(object), rawTemplate(template)));
+  }
+
+  C_DestroyObject(session: Handle, object: Handle): void {
+    this.token.destroyObject(num(session), num(object));
+  }
+
+  C_GetObjectSize(session: Handle, object: Handle): number {
+    return this.token.getObjectSize(num(session), num(object));
+  }
+
+  C_FindObjectsInit(session: Handle, template: Attribute[]): void {
+    this.token.findObjectsInit(num(session), rawTemplate(template));
+  }
+
+  C_FindObjects(session: Handle): Handle | null;
+  C_FindObjects(session: Handle, maxObjectCount: number): Handle[];
+  C_FindObjects(session: Handle, maxObjectCount?: number): Handle[] | Handle | null {
+    if (maxObjectCount === undefined) return this.token.findObjects(num(session), 1).map((h) => this.handle(h))[0] ?? null;
+    return this.token.findObjects(num(session), maxObjectCount).map((h) => this.handle(h));
+  }
+
+  C_FindObjectsFinal(session: Handle): void {
+    this.token.findObjectsFinal(num(session));
+  }
+
+  /** Returns every asked attribute's value, or throws the call's CKR (CKR_ATTRIBUTE_SENSITIVE, CKR_ATTRIBUTE_TYPE_INVALID) as pkcs11js does. */
+  C_GetAttributeValue(session: Handle, object: Handle, template: Attribute[]): AttributeResult[] {
+    const { rv, attributes } = this.token.getAttributeValue(
+      num(session),
+      num(object),
+      template.map((a) => ({ type: a.type, capacity: Number.MAX_SAFE_INTEGER })),
+    );
+    if (rv !== CKR.CKR_OK) throw pkcs11Error(rv, 'C_GetAttributeValue');
+    return attributes.map((a) => ({ type: a.type, value: this.wrap(a.value!) }));
+  }
+
+  C_SetAttributeValue(session: Handle, object: Handle, template: Attribute[]): void {
+    this.token.setAttributeValue(num(session), num(object), rawTemplate(template));
+  }
+
+  C_DigestInit(session: Handle, mechanism: CryptokiMechanism): void {
+    this.token.digestInit(num(session), toMechanism(mechanism));
+  }
+
+  C_Digest(session: Handle, inData: Uint8Array, outData: Uint8Array): Uint8Array {
+    return this.output(this.token.digest(num(session), inData, outData.length), outData);
+  }
+
+  C_DigestUpdate(session: Handle, inData: Uint8Array): void {
+    this.token.digestUpdate(num(session), inData);
+  }
+
+  C_DigestFinal(session: Handle, outData: Uint8Array): Uint8Array {
+    return this.output(this.token.digestFinal(num(session), outData.length), outData);
+  }
+
+  C_SignInit(session: Handle, mechanism: CryptokiMechanism, key: Handle): void {
+    this.token.signInit(num(session), toMechanism(mechanism), num(key));
+  }
+
+  C_Sign(session: Handle, inData: Uint8Array, outData: Uint8Array): Uint8Array {
+    return this.output(this.token.sign(num(session), inData, outData.length), outData);
+  }
+
+  C_SignUpdate(session: Handle, inData: Uint8Array): void {
+    this.token.signUpdate(num(session), inData);
+  }
+
+  C_SignFinal(session: Handle, outData: Uint8Array): Uint8Array {
+    return this.output(this.token.signFinal(num(session), outData.length), outData);
+  }
+
+  C_VerifyInit(session: Handle, mechanism: CryptokiMechanism, key: Handle): void {
+    this.token.verifyInit(num(session), toMechanism(mechanism), num(key));
+  }
+
+  /** True when the signature verifies; throws CKR_SIGNATURE_INVALID otherwise (as pkcs11js). */
+  C_Verify(session: Handle, inData: Uint8Array, signature: Uint8Array): boolean {
+    this.token.verify(num(session), inData, signature);
+    return true;
+  }
+
+  C_VerifyUpdate(session: Handle, inData: Uint8Array): void {
+    this.token.verifyUpdate(num(session), inData);
+  }
+
+  C_VerifyFinal(session: Handle, signature: Uint8Array): boolean {
+    this.token.verifyFinal(num(session), signature);
+    return true;
+  }
+
+  C_GenerateKeyPair(session: Handle, mechanism: CryptokiMechanism, publicTmpl: Attribute[], privateTmpl: Attribute[]): { privateKey: Handle; publicKey: Handle } {
+    const { publicKey, privateKey } = this.token.generateKeyPair(num(session), toMechanism(mechanism), rawTemplate(publicTmpl), rawTemplate(privateTmpl));
+    return { privateKey: this.handle(privateKey), publicKey: this.handle(publicKey) };
+  }
+
+  C_GenerateRandom(session: Handle, buf: Uint8Array): Uint8Array {
+    buf.set(this.token.generateRandom(num(session), buf.length));
+    return buf;
+  }
+
+  C_SeedRandom(session: Handle, buf: Uint8Array): void {
+    this.token.seedRandom(num(session), buf);
+  }
+
+  C_SignAsync(session: Handle, inData: Uint8Array, outData: Uint8Array): Promise<Uint8Array> {
+    return later(() => this.C_Sign(session, inData, outData));
+  }
+
+  C_VerifyAsync(session: Handle, inData: Uint8Array, signature: Uint8Array): Promise<boolean> {
+    return later(() => this.C_Verify(session, inData, signature));
+  }
+
+  C_DigestAsync(session: Handle, inData: Uint8Array, outData: Uint8Array): Promise<Uint8Array> {
+    return later(() => this.C_Digest(session, inData, outData));
+  }
+
+  C_GenerateKeyPairAsync(session: Handle, mechanism: CryptokiMechanism, publicTmpl: Attribute[], privateTmpl: Attribute[]): Promise<{ privateKey: Handle; publicKey: Handle }> {
+    return later(() => this.C_GenerateKeyPair(session, mechanism, publicTmpl, privateTmpl));
+  }
+
+  C_GetOperationState(): never {
+    return unsupported('C_GetOperationState');
+  }
+  C_SetOperationState(): never {
+    return unsupported('C_SetOperationState');
+  }
+  C_EncryptInit(): never {
+    return unsupported('C_EncryptInit');
+  }
+  C_Encrypt(): never {
+    return unsupported('C_Encrypt');
+  }
+  C_EncryptUpdate(): never {
+    return unsupported('C_EncryptUpdate');
+  }
+  C_EncryptFinal(): never {
+    return unsupported('C_EncryptFinal');
+  }
+  C_DecryptInit(): never {
+    return unsupported('C_DecryptInit');
+  }
+  C_Decrypt(): never {
+    return unsupported('C_Decrypt');
+  }
+  C_DecryptUpdate(): never {
+    return unsupported('C_DecryptUpdate');
+  }
+  C_DecryptFinal(): never {
+    return unsupported('C_DecryptFinal');
+  }
+  C_DigestKey(): never {
+    return unsupported('C_DigestKey');
+  }
+  C_SignRecoverInit(): never {
+    return unsupported('C_SignRecoverInit');
+  }
+  C_SignRecover(): never {
+    return unsupported('C_SignRecover');
+  }
+  C_VerifyRecoverInit(): never {
+    return unsupported('C_VerifyRecoverInit');
+  }
+  C_VerifyRecover(): never {
+    return unsupported('C_VerifyRecover');
+  }
+  C_DigestEncryptUpdate(): never {
+    return unsupported('C_DigestEncryptUpdate');
+  }
+  C_DecryptDigestUpdate(): never {
+    return unsupported('C_DecryptDigestUpdate');
+  }
+  C_SignEncryptUpdate(): never {
+    return unsupported('C_SignEncryptUpdate');
+  }
+  C_DecryptVerifyUpdate(): never {
+    return unsupported('C_DecryptVerifyUpdate');
+  }
+  C_GenerateKey(): never {
+    return unsupported('C_GenerateKey');
+  }
+  C_WrapKey(): never {
+    return unsupported('C_WrapKey');
+  }
+  C_UnwrapKey(): never {
+    return unsupported('C_UnwrapKey');
+  }
+  C_DeriveKey(): never {
+    return unsupported('C_DeriveKey');
+  }
+  C_WaitForSlotEvent(): never {
+    return unsupported('C_WaitForSlotEvent');
+  }
+
+  private handle(n: number): Handle {
+    return this.wrap(ulongBytes(n));
+  }
+
+  private output(out: Output, buffer: Uint8Array): Uint8Array {
+    if (out.rv !== CKR.CKR_OK || out.value === null) throw pkcs11Error(CKR.CKR_BUFFER_TOO_SMALL, `the output buffer holds ${buffer.length} bytes; ${out.length} are needed`);
+    buffer.set(out.value);
+    return buffer.subarray(0, out.length);
+  }
+}
+
+function unsupported(fn: string): never {
+  throw pkcs11Error(CKR.CKR_FUNCTION_NOT_SUPPORTED, `${fn} is not supported by this token`);
+}
+
+/** The *Async variants: the call runs after the caller's current task, its error as a rejection. */
+function later<T>(work: () => T): Promise<T> {
+  return Promise.resolve().then(work);
+}
+
+/** A handle's number (4- or 8-byte little-endian CK_ULONG). */
+function num(handle: Handle): number {
+  if (!(handle instanceof Uint8Array) || (handle.length !== 8 && handle.length !== 4)) throw new TypeError('a handle must be the Buffer a Cryptoki call returned');
+  const v = new DataView(handle.buffer, handle.byteOffset, handle.length);
+  return handle.length === 4 ? v.getUint32(0, true) : v.getUint32(0, true) + v.getUint32(4, true) * 2 ** 32;
+}
+
+function pinBytes(pin: string | undefined): Uint8Array {
+  return utf8.encode(pin ?? '');
+}
+
+/** pkcs11js' attribute encoding: numbers as CK_ULONG, booleans as CK_BBOOL, strings as UTF-8, dates as YYYYMMDD. */
+function rawTemplate(template: readonly Attribute[]): RawAttribute[] {
+  return template.map(({ type, value }) => {
+    let v: Uint8Array;
+    if (value === undefined || value === null) v = new Uint8Array(0);
+    else if (typeof value === 'number') v = ulongBytes(value);
+    else if (typeof value === 'boolean') v = Uint8Array.of(value ? 1 : 0);
+    else if (typeof value === 'string') v = utf8.encode(value);
+    else if (value instanceof Date) v = utf8.encode(`${value.getUTCFullYear()}`.padStart(4, '0') + `${value.getUTCMonth() + 1}`.padStart(2, '0') + `${value.getUTCDate()}`.padStart(2, '0'));
+    else v = value;
+    return { type, value: v };
+  });
+}
+
+function toMechanism(m: CryptokiMechanism): Mechanism {
+  const p = m.parameter;
+  if (p === undefined || p === null) return { mechanism: m.mechanism };
+  if (typeof p === 'number') return { mechanism: m.mechanism, parameter: ulongBytes(p) };
+  if (p instanceof Uint8Array) return { mechanism: m.mechanism, parameter: p };
+  return { mechanism: m.mechanism, parameter: { hashAlg: p.hashAlg, mgf: p.mgf, saltLen: p.saltLen } };
+}

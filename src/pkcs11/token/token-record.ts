@@ -1,0 +1,48 @@
+import type { PinRecord } from './pin-record.js';
+
+/**
+ * The store label of the token's own record (not a Cryptoki object: the token never lists it).
+ * Object labels of Cryptoki objects never collide with it: objects outside the credential slots
+ * are stored under generated `#o…` labels.
+ */
+export const TOKEN_RECORD_LABEL = '#nvsec-token';
+
+/** What the token keeps about itself: label, serial, PINs and their failure counters. */
+export interface TokenRecord {
+  readonly version: 1;
+  /** The token label (at most 32 bytes of UTF-8, stored unpadded). */
+  readonly label: string;
+  /** 16 hex digits, random at C_InitToken. */
+  readonly serial: string;
+  readonly so: PinRecord;
+  readonly user: PinRecord | null;
+  /** Consecutive failed logins; counted before the PIN is checked, cleared by a good one. */
+  readonly soFailures: number;
+  readonly userFailures: number;
+}
+
+const utf8 = new TextEncoder();
+const utf8Strict = new TextDecoder('utf-8', { fatal: true });
+
+/** The bytes the store keeps for `record` (UTF-8 JSON). */
+export function encodeTokenRecord(record: TokenRecord): Uint8Array {
+  return utf8.encode(JSON.stringify(record));
+}
+
+/**
+ * The record in `bytes`.
+ * @throws {RangeError} when the bytes are not a version-1 token record
+ */
+export function decodeTokenRecord(bytes: Uint8Array): TokenRecord {
+  let r: Partial<TokenRecord>;
+  try {
+    r = JSON.parse(utf8Strict.decode(bytes)) as Partial<TokenRecord>;
+  } catch (e) {
+    throw new RangeError(`the token record is not JSON (${(e as Error).message})`);
+  }
+  const pinOk = (p: unknown): boolean => typeof p === 'object' && p !== null && ['salt', 'verifier', 'wrappedKey'].every((k) => typeof (p as Record<string, unknown>)[k] === 'string') && Number.isInteger((p as PinRecord).iterations);
+  if (r.version !== 1 || typeof r.label !== 'string' || typeof r.serial !== 'string' || !pinOk(r.so) || (r.user !== null && !pinOk(r.user)) || !Number.isInteger(r.soFailures) || !Number.isInteger(r.userFailures)) {
+    throw new RangeError('the token record is not a version-1 record (label, serial, so, user, soFailures, userFailures)');
+  }
+  return r as TokenRecord;
+}
