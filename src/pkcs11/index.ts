@@ -38,3 +38,15 @@ export type { RawAttribute } from './token/attribute-map.js';
 export { MECHANISM_INFO, type MechanismInfo } from './token/mechanisms.js';
 export { createTokenDrbg, type TokenDrbgOptions } from './token/token-drbg.js';
 export { TOKEN_RECORD_LABEL } from './token/token-record.js';
+export {
+  KEY_TYPES,
+  type KeyPairSpec,
+  type KeyTypeName,
+  type NewObjectOptions,
+  OBJECT_CLASSES,
+  type ObjectClassName,
+  type ObjectSummary,
+  SIGN_ALGORITHMS,
+  type SignAlgorithm,
+  TokenSession,
+} from './token-session.js';
