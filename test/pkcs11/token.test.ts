@@ -214,6 +214,40 @@ describe('Token: objects and storage', () => {
   });
 });
 
+describe('Token: a full store', () => {
+  it('a save that does not fit fails with CKR_DEVICE_MEMORY and every earlier object stays readable after a restart', () => {
+    const flash = new MemoryFlash(3 * SECTOR_SIZE);
+    const open = () => testToken(new NvsObjectStore(NvsStorage.init(flash).open('pkcs11', 'readwrite')));
+    let token = open();
+    initTestToken(token);
+    let s = token.openSession(token.slotId, RW);
+    const saved: string[] = [];
+    let rv = 0;
+    for (let i = 0; i < 100 && rv === 0; i++) {
+      const value = `${i}`.repeat(400);
+      try {
+        token.createObject(s, [a(CKA.CKA_CLASS, CKO.CKO_DATA), a(CKA.CKA_TOKEN, true), a(CKA.CKA_LABEL, `blob ${i}`), a(CKA.CKA_VALUE, value)]);
+        saved.push(value);
+      } catch (e) {
+        rv = ckrOf(() => {
+          throw e;
+        });
+      }
+    }
+    assert.equal(rv, CKR.CKR_DEVICE_MEMORY);
+    assert.ok(saved.length > 3);
+    token.finalize();
+    token = open();
+    s = token.openSession(token.slotId, RO);
+    for (const [i, value] of saved.entries()) {
+      token.findObjectsInit(s, [a(CKA.CKA_LABEL, `blob ${i}`)]);
+      const [h] = token.findObjects(s, 2);
+      token.findObjectsFinal(s);
+      assert.equal(new TextDecoder().decode(token.getAttributeValue(s, h!, [{ type: CKA.CKA_VALUE, capacity: 4096 }]).attributes[0]!.value!), value);
+    }
+  });
+});
+
 describe('Token: NVS on encrypted flash', () => {
   it('keeps the token and its objects in the pkcs11 namespace of an XTS-encrypted partition', () => {
     const flash = new MemoryFlash(8 * SECTOR_SIZE);
