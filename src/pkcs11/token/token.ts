@@ -734,6 +734,7 @@ export class Token {
         if (hash === undefined || mgfHash === undefined || (mech.hash !== null && hash !== mech.hash)) {
           throw pkcs11Error(CKR.CKR_MECHANISM_PARAM_INVALID, `${fn}: hashAlg must be ${mech.hash === null ? 'a supported hash' : `CKM_${mech.hash.toUpperCase()}`} and mgf a CKG_MGF1_* value`);
         }
+        if (mgfHash !== hash) throw pkcs11Error(CKR.CKR_MECHANISM_PARAM_INVALID, `${fn}: the MGF1 hash must be the hashAlg hash (${hash}); mixed hashes are not supported`);
         if (!Number.isInteger(param.saltLen) || param.saltLen < 0 || param.saltLen > k - hashLength(hash) - 2) {
           throw pkcs11Error(CKR.CKR_MECHANISM_PARAM_INVALID, `${fn}: sLen ${param.saltLen} does not fit a ${k * 8}-bit key with ${hash}`);
         }
