@@ -1,6 +1,7 @@
 export { type AtomicWriteOptions, writeFileAtomic } from './atomic-file.js';
 export { FileFlash, type FileFlashOptions } from './file-flash.js';
 export { nodeCrypto } from './node-crypto.js';
+export { loadNodeKeyCrypto } from './node-key-crypto.js';
 export { FileSeedStore, type FileSeedStoreOptions, NV_SEED_DEFAULT_FILE } from './file-seed-store.js';
 export { generateSigningKey, readSigningKey, SIGNING_SCHEMES, type SigningKey, type SigningScheme } from './signing-key.js';
 export { loadEfuseFile, openEfuseFile, saveEfuseFile } from './efuse-file.js';
