@@ -334,8 +334,11 @@ function ecdsaSignDigest(m: CurveMath, nonces: NonceSource, dBytes: Uint8Array, 
  */
 function ecdsaVerifyDigest(m: CurveMath, point: Uint8Array, digest: Uint8Array, signature: Uint8Array): boolean {
   if (signature.length !== 2 * m.width) return false;
+  // bits2int keeps the leftmost N = 8·width bits (N is a whole number of bytes on P-256 and P-384):
+  // cutting here keeps any digest length within what @noble/curves accepts (<= 8192 bytes).
+  const e = digest.length > m.width ? digest.subarray(0, m.width) : digest;
   try {
-    return m.ecdsa.verify(signature, digest, point, { prehash: false, lowS: false, format: 'compact' });
+    return m.ecdsa.verify(signature, e, point, { prehash: false, lowS: false, format: 'compact' });
   } catch {
     return false;
   }

@@ -135,6 +135,20 @@ describe('loadNodeKeyCrypto(): ECDSA over a digest (CKM_ECDSA)', () => {
     for (const sig of [sigFull, sigPrefix]) assert.equal(crypto.verify('sha512', message, { key: publicKey, dsaEncoding: 'ieee-p1363' }, sig), true);
   });
 
+  it('an empty digest and one of 10000 bytes sign and verify (@noble/curves checks the leftmost 32 bytes)', () => {
+    const { d, point } = kc.generateEcKey('P-256');
+    const key = kc.preparePrivateKey(ecPrivate('P-256', d));
+    const pub = kc.preparePublicKey({ type: 'ec', curve: 'P-256', point });
+    const long = u8(crypto.randomBytes(10000));
+    const sigLong = key.sign(ECDSA_RAW, long);
+    assert.equal(p256.verify(sigLong, long.subarray(0, 32), point, { prehash: false, lowS: false, format: 'compact' }), true);
+    assert.equal(pub.verify(ECDSA_RAW, long, sigLong), true);
+    const sigEmpty = key.sign(ECDSA_RAW, new Uint8Array(0));
+    assert.equal(p256.verify(sigEmpty, new Uint8Array(0), point, { prehash: false, lowS: false, format: 'compact' }), true);
+    assert.equal(pub.verify(ECDSA_RAW, new Uint8Array(0), sigEmpty), true);
+    key.destroy();
+  });
+
   it('two signatures of the same digest differ (a fresh nonce each time)', () => {
     const { d } = kc.generateEcKey('P-256');
     const key = kc.preparePrivateKey(ecPrivate('P-256', d));
