@@ -304,14 +304,18 @@ class NonceSource {
  * - k and k·G come from OpenSSL (its CSPRNG and its constant-time scalar multiplication); r = x(k·G)
  *   mod n is public. Each nonce is used once; nonces are made ahead in batches of
  *   {@link NONCE_BATCH} and dropped by any key's destroy().
- * - The rest runs on JS BigInts, which are NOT constant time. The secret-dependent values are
- *   blinded with a fresh random b in [1, n): s = (k·b)⁻¹ · (b·e + (b·r)·d) mod n. The modular
- *   inversion (@noble/curves, a variable-time extended Euclid) only sees the product of a batch's
- *   k·b values, which is uniform and independent of each k. d itself enters exactly one
- *   multiplication, by the uniform b·r, and one reduction mod n; V8's BigInt multiply and divide
- *   take time that depends on the operands' lengths in 64-bit digits, not on their bit patterns,
- *   so what they can leak about d is whether its top 64-bit digit is zero (probability 2^-64 for
- *   a random key).
+ * - The rest runs on JS BigInts, which are NOT constant time; it is blinded instead. With a fresh
+ *   random b in [1, n) per nonce: s = (k·b)⁻¹ · (b·e + (b·r)·d) mod n.
+ *   - The modular inversion (@noble/curves, a variable-time extended Euclid) only sees the product
+ *     of a batch's k·b values, which is uniform and independent of each k.
+ *   - k and d each enter exactly one multiplication, by a uniform factor (b, and b·r). V8
+ *     multiplies digit by digit, so its time follows the operands' lengths in 64-bit digits, which
+ *     for k and d differ from the full width only when a top digit is zero (probability ~2^-64).
+ *   - Each reduction mod n (V8's long division, whose correction steps are data dependent) works
+ *     on such a blinded product, not on k or d themselves.
+ *   This is a mitigation, not a proof: a local attacker who can time many signatures finely still
+ *   measures operations on values derived from the secrets. When that matters, sign on a device
+ *   or HSM with a constant-time implementation.
  * - Converting d from bytes to a BigInt is a fixed sequence of 64-bit reads and shifts. JS cannot
  *   wipe BigInts: the per-signature copies of d, k and b stay on the heap until collected (the
  *   prepared key's byte copy of d is wiped by destroy()).
