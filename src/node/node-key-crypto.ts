@@ -358,8 +358,12 @@ function ecdsaVerifyDigest(m: CurveMath, point: Uint8Array, digest: Uint8Array, 
  * use OpenSSL's sign/verify; CKM_RSA_PKCS (a DigestInfo) uses its block-type-1 private
  * encryption; PSS over a caller-computed digest uses the EMSA-PSS encoding of `nvsec/crypto`
  * and the raw RSA operation. With `hash: null`, a PSS digest is taken to be of `mgfHash`.
+ * Preparing an RSA private key checks n = p·q and does one raw private operation undone by the
+ * public one (a few ms at 4096 bits). Private keys reach OpenSSL as DER built in byte arrays that
+ * are wiped right after (not as JWK, whose base64url strings JS cannot wipe).
  *
- * @throws {Error} when @noble/curves cannot be loaded
+ * @throws {Error} when @noble/curves cannot be loaded. The result's methods throw RangeError as
+ *   {@link KeyCrypto} describes, and a destroyed key's sign() throws NvsecError CRYPTO_KEY_DESTROYED
  * @example
  * const kc = await loadNodeKeyCrypto();
  * const { d, point } = kc.generateEcKey('P-256');
