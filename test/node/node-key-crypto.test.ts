@@ -361,6 +361,21 @@ describe('loadNodeKeyCrypto(): RSA', () => {
     });
   }
 
+  it('RSA-PSS over a digest with a 1025-bit modulus (EM one byte shorter than the modulus) verifies with OpenSSL', () => {
+    const { privateKey, publicKey } = crypto.generateKeyPairSync('rsa', { modulusLength: 1025 });
+    const jwk = privateKey.export({ format: 'jwk' });
+    const c = (x: string | undefined): Uint8Array => u8(Buffer.from(x!, 'base64url'));
+    assert.equal(c(jwk.n)[0], 1); // top byte 0x01: 1025 bits
+    const k = kc.preparePrivateKey({ type: 'rsa', n: c(jwk.n), e: c(jwk.e), d: c(jwk.d), p: c(jwk.p), q: c(jwk.q), dp: c(jwk.dp), dq: c(jwk.dq), qi: c(jwk.qi) });
+    const scheme: SignatureScheme = { kind: 'rsa-pss', hash: null, mgfHash: 'sha256', saltLength: 32 };
+    for (let i = 0; i < 10; i++) {
+      const sig = k.sign(scheme, sha('sha256', message));
+      assert.equal(crypto.verify('sha256', message, { key: publicKey, padding: crypto.constants.RSA_PKCS1_PSS_PADDING, saltLength: 32 }, sig), true);
+      assert.equal(kc.preparePublicKey({ type: 'rsa', n: c(jwk.n), e: c(jwk.e) }).verify(scheme, sha('sha256', message), sig), true);
+    }
+    k.destroy();
+  });
+
   it('RSA-PSS refuses an MGF1 hash other than the message hash, and a digest of the wrong length', () => {
     assert.throws(() => key.sign({ kind: 'rsa-pss', hash: 'sha256', mgfHash: 'sha1', saltLength: 32 }, message), RangeError);
     assert.throws(() => key.sign({ kind: 'rsa-pss', hash: null, mgfHash: 'sha256', saltLength: 32 }, new Uint8Array(31)), RangeError);
