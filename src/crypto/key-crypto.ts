@@ -39,7 +39,8 @@ export type PublicKeyMaterial =
  * - `ecdsa`: signature r ‖ s, big-endian, each at the curve width. A digest longer than the
  *   order is truncated to its leftmost bits (FIPS 186-4 §6.4); a shorter one is used as an integer.
  * - `rsa-pkcs1`: RSASSA-PKCS1-v1_5 (EMSA-PKCS1-v1_5 / block type 1); signature as long as the modulus.
- * - `rsa-pss`: RSASSA-PSS with MGF1 over `mgfHash` and a salt of `saltLength` bytes.
+ * - `rsa-pss`: RSASSA-PSS with MGF1 over `mgfHash` and a salt of `saltLength` bytes. With
+ *   `hash: null` the data is a digest of `mgfHash` (EMSA-PSS hashes M' with the same function).
  */
 export type SignatureScheme =
   | { readonly kind: 'ecdsa'; readonly hash: HashName | null }
