@@ -172,12 +172,16 @@ export class Cryptoki {
     this.token.findObjectsFinal(num(session));
   }
 
-  /** Returns every asked attribute's value, or throws the call's CKR (CKR_ATTRIBUTE_SENSITIVE, CKR_ATTRIBUTE_TYPE_INVALID) as pkcs11js does. */
+  /**
+   * Returns every asked attribute's value, or throws the call's CKR (CKR_ATTRIBUTE_SENSITIVE,
+   * CKR_ATTRIBUTE_TYPE_INVALID, CKR_BUFFER_TOO_SMALL) as pkcs11js does. As there, a `value` in the
+   * template is the caller's buffer: its size is the capacity (too small a one fails the call).
+   */
   C_GetAttributeValue(session: Handle, object: Handle, template: Attribute[]): AttributeResult[] {
     const { rv, attributes } = this.token.getAttributeValue(
       num(session),
       num(object),
-      template.map((a) => ({ type: a.type, capacity: Number.MAX_SAFE_INTEGER })),
+      rawTemplate(template).map((a, i) => ({ type: a.type, capacity: template[i]!.value === undefined || template[i]!.value === null ? Number.MAX_SAFE_INTEGER : a.value.length })),
     );
     if (rv !== CKR.CKR_OK) throw pkcs11Error(rv, 'C_GetAttributeValue');
     return attributes.map((a) => ({ type: a.type, value: this.wrap(a.value!) }));
@@ -192,7 +196,7 @@ export class Cryptoki {
   }
 
   C_Digest(session: Handle, inData: Uint8Array, outData: Uint8Array): Uint8Array {
-    return this.output(this.token.digest(num(session), inData, outData.length), outData);
+    return this.output(this.token.digest(num(session), inData, this.capacity(outData)), outData);
   }
 
   C_DigestUpdate(session: Handle, inData: Uint8Array): void {
@@ -200,7 +204,7 @@ export class Cryptoki {
   }
 
   C_DigestFinal(session: Handle, outData: Uint8Array): Uint8Array {
-    return this.output(this.token.digestFinal(num(session), outData.length), outData);
+    return this.output(this.token.digestFinal(num(session), this.capacity(outData)), outData);
   }
 
   C_SignInit(session: Handle, mechanism: CryptokiMechanism, key: Handle): void {
@@ -208,7 +212,7 @@ export class Cryptoki {
   }
 
   C_Sign(session: Handle, inData: Uint8Array, outData: Uint8Array): Uint8Array {
-    return this.output(this.token.sign(num(session), inData, outData.length), outData);
+    return this.output(this.token.sign(num(session), inData, this.capacity(outData)), outData);
   }
 
   C_SignUpdate(session: Handle, inData: Uint8Array): void {
@@ -216,7 +220,7 @@ export class Cryptoki {
   }
 
   C_SignFinal(session: Handle, outData: Uint8Array): Uint8Array {
-    return this.output(this.token.signFinal(num(session), outData.length), outData);
+    return this.output(this.token.signFinal(num(session), this.capacity(outData)), outData);
   }
 
   C_VerifyInit(session: Handle, mechanism: CryptokiMechanism, key: Handle): void {
@@ -345,7 +349,16 @@ export class Cryptoki {
     return this.wrap(ulongBytes(n));
   }
 
+  /**
+   * pkcs11js passes an empty output Buffer as a NULL pointer: a length query, which keeps the
+   * operation and returns an empty subarray. Any other buffer is the capacity.
+   */
+  private capacity(buffer: Uint8Array): number | null {
+    return buffer.length === 0 ? null : buffer.length;
+  }
+
   private output(out: Output, buffer: Uint8Array): Uint8Array {
+    if (out.rv === CKR.CKR_OK && out.value === null) return buffer.subarray(0, 0);
     if (out.rv !== CKR.CKR_OK || out.value === null) throw pkcs11Error(CKR.CKR_BUFFER_TOO_SMALL, `the output buffer holds ${buffer.length} bytes; ${out.length} are needed`);
     buffer.set(out.value);
     return buffer.subarray(0, out.length);

@@ -153,7 +153,7 @@ describe('Token: objects and storage', () => {
     assert.ok(subject!.includes(Buffer.from('subject check')));
     assert.equal(serial![0], 0x02, 'a DER INTEGER');
     assert.equal(BigInt(`0x${serial!.subarray(2).toString('hex')}`), BigInt(`0x${x509.serialNumber}`));
-    assert.equal(ckrOf(() => token.createObject(s, [a(CKA.CKA_CLASS, CKO.CKO_CERTIFICATE), a(CKA.CKA_CERTIFICATE_TYPE, CKC.CKC_X_509), a(CKA.CKA_VALUE, der.subarray(0, 100))])), CKR.CKR_ATTRIBUTE_VALUE_INVALID);
+    assert.equal(ckrOf(() => token.createObject(s, [a(CKA.CKA_CLASS, CKO.CKO_CERTIFICATE), a(CKA.CKA_CERTIFICATE_TYPE, CKC.CKC_X_509), a(CKA.CKA_LABEL, 'c2'), a(CKA.CKA_VALUE, der.subarray(0, 100))])), CKR.CKR_ATTRIBUTE_VALUE_INVALID);
   });
 
   it('directory store: private objects are encrypted at rest and load only after login, across restarts', () => {

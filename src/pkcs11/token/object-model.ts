@@ -7,6 +7,7 @@ import { pkcs11Error } from '../pkcs11-error.js';
 import { type AttributeMap, boolBytes, getBool, getUlong, ulongBytes } from './attribute-map.js';
 import { bitLength, curveOfEcParams, decodeEcPoint, ecSpki, encodeEcPoint, isNamedCurveParams, rsaSpki, trimLeadingZeros } from './key-encoding.js';
 import { x509Names } from './x509-names.js';
+import { MAX_LABEL_BYTES } from '../pal/default-labels.js';
 
 const A = CKA;
 const EMPTY = new Uint8Array(0);
@@ -216,6 +217,11 @@ export function buildObject(template: AttributeMap, origin: 'create' | 'generate
     for (const [t, required] of typeAttrs) if (required && !template.has(t)) return invalid(CKR.CKR_TEMPLATE_INCOMPLETE, context, `this key needs ${ckaName(t)}`);
   }
 
+  const label = template.get(A.CKA_LABEL);
+  if (label !== undefined && label.length > MAX_LABEL_BYTES) return invalid(CKR.CKR_DATA_LEN_RANGE, context, `CKA_LABEL is ${label.length} bytes; labels are at most ${MAX_LABEL_BYTES} (corePKCS11's pkcs11configMAX_LABEL_LENGTH)`);
+  if (cls === CKO.CKO_CERTIFICATE && (label === undefined || label.length === 0)) {
+    return invalid(CKR.CKR_TEMPLATE_INCOMPLETE, context, 'a certificate needs a CKA_LABEL: this token finds certificates by label, as corePKCS11 does');
+  }
   const attrs: AttributeMap = new Map(schema);
   for (const [t, v] of template) attrs.set(t, v);
   attrs.set(A.CKA_CLASS, ulongBytes(cls));

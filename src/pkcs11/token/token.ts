@@ -816,8 +816,15 @@ export class Token {
     const bad = (why: string): never => {
       throw pkcs11Error(CKR.CKR_DATA_LEN_RANGE, `${fn}: ${why}`);
     };
-    if (m.scheme === 'ecdsa' && m.hash === null && (data.length < 1 || data.length > 64)) bad(`CKM_ECDSA signs a digest of 1..64 bytes, got ${data.length}`);
-    if (m.scheme === 'rsa-pkcs1' && m.hash === null && data.length > op.length - 11) bad(`CKM_RSA_PKCS takes at most ${op.length - 11} bytes (a DigestInfo) with this key, got ${data.length}`);
+    if (m.scheme === 'ecdsa' && m.hash === null && !DIGEST_LENGTHS.includes(data.length)) {
+      bad(`CKM_ECDSA takes a digest (${DIGEST_LENGTHS.join(', ')} bytes: SHA-1, SHA-224, SHA-256, SHA-384, SHA-512), got ${data.length} bytes`);
+    }
+    if (m.scheme === 'rsa-pkcs1' && m.hash === null) {
+      if (data.length > op.length - 11) bad(`CKM_RSA_PKCS takes at most ${op.length - 11} bytes with this key, got ${data.length}`);
+      const kind = digestInfoKind(data);
+      if (kind === 'length') bad(`CKM_RSA_PKCS takes a DER DigestInfo of a SHA-1/SHA-2 digest (35, 47, 51, 67 or 83 bytes), got ${data.length} bytes`);
+      if (kind === 'content') throw pkcs11Error(CKR.CKR_DATA_INVALID, `${fn}: CKM_RSA_PKCS takes a DER DigestInfo; these ${data.length} bytes do not start with the DigestInfo header of a SHA-1/SHA-2 digest`);
+    }
     if (op.digestLength !== null && data.length !== op.digestLength) bad(`CKM_RSA_PKCS_PSS takes the ${op.digestLength}-byte digest of hashAlg, got ${data.length}`);
   }
 
@@ -1166,10 +1173,21 @@ export class Token {
     return handle;
   }
 
-  /** The credential slot named by the object's label when its secrecy fits; a fresh generated label otherwise. */
+  /**
+   * Where a new token object is stored. A token object with the same non-empty label and class is
+   * replaced (the corePKCS11 PAL's overwrite semantics; handle kept); a credential label goes to
+   * its fixed slot when its secrecy fits; anything else gets a fresh generated store label.
+   */
   private storeLabelFor(attrs: AttributeMap): string {
-    const label = new TextDecoder().decode(attrs.get(CKA.CKA_LABEL) ?? EMPTY);
+    const labelBytes = attrs.get(CKA.CKA_LABEL) ?? EMPTY;
     const cls = getUlong(attrs, CKA.CKA_CLASS);
+    if (labelBytes.length > 0) {
+      for (const h of this.byLabel.get(labelKey(labelBytes)) ?? []) {
+        const o = this.objects.get(h)!;
+        if (o.storeLabel !== null && getUlong(o.attrs, CKA.CKA_CLASS) === cls) return o.storeLabel;
+      }
+    }
+    const label = new TextDecoder().decode(labelBytes);
     const secret = cls === CKO.CKO_PRIVATE_KEY || cls === CKO.CKO_SECRET_KEY;
     const slot = DEFAULT_OBJECTS.find((d) => d.label === label);
     if (slot !== undefined && slot.secret === secret) return slot.label;
@@ -1223,6 +1241,29 @@ export class Token {
       throw e;
     }
   }
+}
+
+/** Digest lengths CKM_ECDSA accepts: those of SHA-1, SHA-224, SHA-256, SHA-384 and SHA-512. */
+const DIGEST_LENGTHS = [20, 28, 32, 48, 64];
+
+/** DER DigestInfo headers (RFC 8017 §9.2 note 1) of the hashes CKM_RSA_PKCS accepts, by total length. */
+const DIGEST_INFO_HEADERS: ReadonlyMap<number, Uint8Array> = new Map(
+  (
+    [
+      ['3021300906052b0e03021a05000414', 20],
+      ['302d300d06096086480165030402040500041c', 28],
+      ['3031300d060960864801650304020105000420', 32],
+      ['3041300d060960864801650304020205000430', 48],
+      ['3051300d060960864801650304020305000440', 64],
+    ] as const
+  ).map(([hex, len]) => [hex.length / 2 + len, Uint8Array.from(hex.match(/../g)!.map((h) => parseInt(h, 16)))]),
+);
+
+/** Whether `data` is a DigestInfo CKM_RSA_PKCS signs: 'ok', or what is wrong with it. */
+function digestInfoKind(data: Uint8Array): 'ok' | 'length' | 'content' {
+  const header = DIGEST_INFO_HEADERS.get(data.length);
+  if (header === undefined) return 'length';
+  return sameBytes(data.subarray(0, header.length), header) ? 'ok' : 'content';
 }
 
 function dropPrepared(o: TokenObject): void {
