@@ -12,10 +12,11 @@ import * as path from 'node:path';
 import { p256 } from '@noble/curves/nist.js';
 import type * as Pkcs11js from 'pkcs11js';
 import { loadNodeKeyCrypto } from './_dist.js';
+import { runTokenRows, TOKEN_IDS } from './pkcs11-token.js';
 import { type Check, makeRow, type PeerFigure, type Row, type Target, timeInProcess } from './_harness.js';
 
 /** The ids of this group, for bench/run.ts's GROUPS. */
-export const PKCS11_IDS: readonly string[] = ['ecdsa-p256-keycrypto', 'ecdsa-sha256-p256-keycrypto', 'ecdsa-p256-noble', 'ecdsa-p256-softhsm'];
+export const PKCS11_IDS: readonly string[] = ['ecdsa-p256-keycrypto', 'ecdsa-sha256-p256-keycrypto', 'ecdsa-p256-noble', 'ecdsa-p256-softhsm', ...TOKEN_IDS];
 
 /** Options of the PKCS#11 group. */
 export interface Pkcs11BenchConfig {
@@ -171,7 +172,7 @@ export async function runPkcs11Group(cfg: Pkcs11BenchConfig): Promise<Row[]> {
   // SoftHSM first: its figure is the peer of the KeyCrypto rows.
   let softhsmPeer: PeerFigure = SPEC_SOFTHSM;
   let sha256Note = 'SoftHSM: CKM_ECDSA_SHA256 not tried (SoftHSM did not run)';
-  if (cfg.only('ecdsa-p256-softhsm') || cfg.only('ecdsa-p256-keycrypto') || cfg.only('ecdsa-sha256-p256-keycrypto')) {
+  if (cfg.only('ecdsa-p256-softhsm') || cfg.only('ecdsa-p256-keycrypto') || cfg.only('ecdsa-sha256-p256-keycrypto') || cfg.only('token-ecdsa-p256') || cfg.only('token-ecdsa-sha256-p256')) {
     cfg.log('ecdsa-p256-softhsm: C_SignInit + C_Sign(CKM_ECDSA) through pkcs11js …');
     // The native addon is loaded only here: the other benchmark groups do not need it.
     let pkcs11js: typeof Pkcs11js | undefined;
@@ -247,5 +248,6 @@ export async function runPkcs11Group(cfg: Pkcs11BenchConfig): Promise<Row[]> {
     );
     sk.fill(0);
   }
+  rows.push(...(await runTokenRows(cfg, softhsmPeer, sha256Note)));
   return rows;
 }
