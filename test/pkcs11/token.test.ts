@@ -10,6 +10,7 @@ import { DirectoryObjectStore } from '../../src/node/directory-object-store.js';
 import { NvsStorage } from '../../src/nvs/store/storage.js';
 import { CKA, CKC, CKF_TOKEN, CKK, CKM, CKO, CKU } from '../../src/pkcs11/constants.js';
 import { MemoryObjectStore } from '../../src/pkcs11/pal/memory-object-store.js';
+import { PalError } from '../../src/pkcs11/pal/pal-error.js';
 import { NvsObjectStore } from '../../src/pkcs11/pal/nvs-object-store.js';
 import type { RawAttribute } from '../../src/pkcs11/token/attribute-map.js';
 import { ulongBytes } from '../../src/pkcs11/token/attribute-map.js';
@@ -266,5 +267,34 @@ describe('Token: NVS on encrypted flash', () => {
     token.loginAs(s, CKU.CKU_USER, pin(USER_PIN));
     token.signInit(s, { mechanism: CKM.CKM_SHA256_HMAC }, 5);
     assert.deepEqual(Buffer.from(token.sign(s, utf8.encode('m'), 32).value!), crypto.createHmac('sha256', secret).update('m').digest());
+  });
+});
+
+describe('Token: key pairs', () => {
+  it('item 68: when saving the second half fails, the first is rolled back (store and memory)', async () => {
+    const { loadNodeKeyCrypto } = await import('../../src/node/node-key-crypto.js');
+    const store = new MemoryObjectStore();
+    const token = testToken(store, { keys: await loadNodeKeyCrypto() });
+    initTestToken(token);
+    const s = token.openSession(token.slotId, RW);
+    token.loginAs(s, CKU.CKU_USER, pin(USER_PIN));
+    const before = store.labels().length;
+    const save = store.save.bind(store);
+    let saves = 0;
+    store.save = (label, data, options) => {
+      if (++saves === 2) throw new PalError('PAL_IO_FAILED', 'injected write failure');
+      return save(label, data, options);
+    };
+    const pubTemplate = [a(CKA.CKA_TOKEN, true), a(CKA.CKA_LABEL, 'pair'), a(CKA.CKA_EC_PARAMS, Buffer.from('06082a8648ce3d030107', 'hex'))];
+    const privTemplate = [a(CKA.CKA_TOKEN, true), a(CKA.CKA_LABEL, 'pair'), a(CKA.CKA_SIGN, true)];
+    assert.equal(ckrOf(() => token.generateKeyPair(s, { mechanism: CKM.CKM_EC_KEY_PAIR_GEN }, pubTemplate, privTemplate)), CKR.CKR_FUNCTION_FAILED);
+    assert.equal(saves, 2);
+    assert.equal(store.labels().length, before, 'nothing left in the store');
+    token.findObjectsInit(s, [a(CKA.CKA_LABEL, 'pair')]);
+    assert.deepEqual(token.findObjects(s, 10), [], 'nothing left in memory');
+    token.findObjectsFinal(s);
+    store.save = save;
+    const pair = token.generateKeyPair(s, { mechanism: CKM.CKM_EC_KEY_PAIR_GEN }, pubTemplate, privTemplate);
+    assert.notEqual(pair.publicKey, pair.privateKey);
   });
 });

@@ -222,7 +222,8 @@ export function buildObject(template: AttributeMap, origin: 'create' | 'generate
   if (cls === CKO.CKO_CERTIFICATE && (label === undefined || label.length === 0)) {
     return invalid(CKR.CKR_TEMPLATE_INCOMPLETE, context, 'a certificate needs a CKA_LABEL: this token finds certificates by label, as corePKCS11 does');
   }
-  const attrs: AttributeMap = new Map(schema);
+  // Own copies of the defaults: an object's values are never shared (secrets are zeroized in place).
+  const attrs: AttributeMap = new Map([...schema].map(([t, v]) => [t, v.slice()]));
   for (const [t, v] of template) attrs.set(t, v);
   attrs.set(A.CKA_CLASS, ulongBytes(cls));
 
@@ -390,6 +391,13 @@ export function applyAttributeChanges(attrs: AttributeMap, changes: AttributeMap
     out.set(t, v);
   }
   return out;
+}
+
+/** Overwrites the secret components of a key (CKA_VALUE, RSA private parts) with zeros. */
+export function zeroizeSecrets(attrs: AttributeMap): void {
+  const cls = getUlong(attrs, A.CKA_CLASS);
+  if (cls !== CKO.CKO_PRIVATE_KEY && cls !== CKO.CKO_SECRET_KEY) return;
+  for (const t of SECRET_PARTS) attrs.get(t)?.fill(0);
 }
 
 /** Whether an object is private (CKA_PRIVATE true): visible only to a logged-in user. */

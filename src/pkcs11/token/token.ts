@@ -27,7 +27,7 @@ import { type AttributeMap, type RawAttribute, boolBytes, getBool, getUlong, sam
 import { EC_PARAMS, bitLength } from './key-encoding.js';
 import { DIGEST_MECHANISMS, FAMILY_KEY_TYPES, MECHANISM_INFO, MGF1_HASHES, type MechanismInfo, SIGN_MECHANISMS, type SignMechanism } from './mechanisms.js';
 import { decodeObjectAttributes, encodeObjectAttributes } from './object-codec.js';
-import { type ObjectContext, applyAttributeChanges, buildObject, ecCurve, isPrivateObject, isSensitiveAttribute, isTokenObject, templateClass } from './object-model.js';
+import { type ObjectContext, applyAttributeChanges, buildObject, ecCurve, isPrivateObject, isSensitiveAttribute, isTokenObject, templateClass, zeroizeSecrets } from './object-model.js';
 import { makePinRecord, openPinRecord } from './pin-record.js';
 import { TOKEN_RECORD_LABEL, type TokenRecord, decodeTokenRecord, encodeTokenRecord } from './token-record.js';
 
@@ -251,9 +251,7 @@ export class Token {
     this.requireInit();
     this.closeAll();
     this.setLogin(null);
-    for (const o of this.objects.values()) dropPrepared(o);
-    this.objects.clear();
-    this.byLabel.clear();
+    for (const o of [...this.objects.values()]) this.forget(o);
     this.initialized = false;
   }
 
@@ -365,9 +363,7 @@ export class Token {
     for (const info of this.store.list()) {
       if (info.label !== TOKEN_RECORD_LABEL) this.storeCall('C_InitToken', () => this.store.destroy(info.handle));
     }
-    for (const o of this.objects.values()) dropPrepared(o);
-    this.objects.clear();
-    this.byLabel.clear();
+    for (const o of [...this.objects.values()]) this.forget(o);
     const tokenKey = this.crypto.randomBytes(32);
     try {
       if (isWrappingObjectStore(this.store)) {
@@ -1096,8 +1092,7 @@ export class Token {
         if (!isPrivateObject(o.attrs)) continue;
         dropPrepared(o);
         if (o.storeLabel !== null && isWrappingObjectStore(this.store)) {
-          this.unindex(o);
-          this.objects.delete(o.handle);
+          this.forget(o);
           this.lockedPrivate = true;
         }
       }
@@ -1215,7 +1210,7 @@ export class Token {
     dropPrepared(o);
     this.unindex(o);
     this.objects.delete(o.handle);
-    for (const v of o.attrs.values()) if (isPrivateObject(o.attrs)) v.fill(0);
+    zeroizeSecrets(o.attrs);
   }
 
   private index(o: TokenObject): void {
