@@ -270,6 +270,20 @@ describe('Token: NVS on encrypted flash', () => {
   });
 });
 
+describe('Token: buffers it does not own', () => {
+  it('never wipes the caller\'s key buffer (a Buffer, whose slice() is a view) when it zeroizes its own copy', () => {
+    const token = testToken(new MemoryObjectStore());
+    initTestToken(token);
+    const s = token.openSession(token.slotId, RW);
+    token.loginAs(s, CKU.CKU_USER, pin(USER_PIN));
+    const secret = Buffer.alloc(32, 0x5a);
+    const h = token.createObject(s, hmacKey('mine', secret, false));
+    token.destroyObject(s, h);
+    token.finalize();
+    assert.deepEqual(secret, Buffer.alloc(32, 0x5a));
+  });
+});
+
 describe('Token: key pairs', () => {
   it('item 68: when saving the second half fails, the first is rolled back (store and memory)', async () => {
     const { loadNodeKeyCrypto } = await import('../../src/node/node-key-crypto.js');

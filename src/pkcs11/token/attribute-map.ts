@@ -58,9 +58,17 @@ export function toAttributeMap(template: readonly RawAttribute[], context: strin
     }
     const seen = out.get(type);
     if (seen !== undefined && !sameBytes(seen, v)) throw pkcs11Error(CKR.CKR_TEMPLATE_INCONSISTENT, `${context}: ${ckaName(type)} is given twice with different values`);
-    out.set(type, v.slice());
+    out.set(type, ownCopy(v));
   }
   return out;
+}
+
+/**
+ * A copy of `bytes` the token owns. (`Buffer#slice` does not copy: a token that zeroizes a
+ * "copy" made with it would wipe the caller's buffer.)
+ */
+export function ownCopy(bytes: Uint8Array): Uint8Array {
+  return new Uint8Array(bytes);
 }
 
 /** The CK_ULONG attribute `type` of a canonical map, or undefined when absent. */

@@ -38,7 +38,7 @@ export function decodeObjectAttributes(blob: Uint8Array): AttributeMap {
     const type = view.getUint32(at, true);
     const len = view.getUint32(at + 4, true);
     if (at + 8 + len > blob.length) throw new RangeError('object blob: attribute value runs past the end');
-    attrs.set(type, blob.slice(at + 8, at + 8 + len));
+    attrs.set(type, new Uint8Array(blob.subarray(at + 8, at + 8 + len)));
     at += 8 + len;
   }
   return attrs;

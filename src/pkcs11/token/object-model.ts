@@ -223,7 +223,7 @@ export function buildObject(template: AttributeMap, origin: 'create' | 'generate
     return invalid(CKR.CKR_TEMPLATE_INCOMPLETE, context, 'a certificate needs a CKA_LABEL: this token finds certificates by label, as corePKCS11 does');
   }
   // Own copies of the defaults: an object's values are never shared (secrets are zeroized in place).
-  const attrs: AttributeMap = new Map([...schema].map(([t, v]) => [t, v.slice()]));
+  const attrs: AttributeMap = new Map([...schema].map(([t, v]) => [t, new Uint8Array(v)]));
   for (const [t, v] of template) attrs.set(t, v);
   attrs.set(A.CKA_CLASS, ulongBytes(cls));
 
@@ -266,7 +266,7 @@ function completeCertificate(template: AttributeMap, attrs: AttributeMap, ctx: O
     [A.CKA_ISSUER, names.issuer],
     [A.CKA_SERIAL_NUMBER, names.serialNumber],
   ] as const) {
-    if (!template.has(t)) attrs.set(t, v.slice());
+    if (!template.has(t)) attrs.set(t, new Uint8Array(v));
   }
   attrs.set(A.CKA_CHECK_VALUE, ctx.crypto.digest('sha1', value).slice(0, 3));
 }
@@ -326,8 +326,8 @@ function completeRsaKey(cls: number, attrs: AttributeMap, ctx: ObjectContext, co
   const bits = bitLength(n);
   if (bits < 2048 || bits > 4096) invalid(CKR.CKR_ATTRIBUTE_VALUE_INVALID, context, `RSA keys must be 2048..4096 bits, got ${bits}`);
   if (e.length === 0 || (e[e.length - 1]! & 1) === 0 || e.length > 4) invalid(CKR.CKR_ATTRIBUTE_VALUE_INVALID, context, 'CKA_PUBLIC_EXPONENT must be an odd integer of at most 32 bits');
-  attrs.set(A.CKA_MODULUS, n.slice());
-  attrs.set(A.CKA_PUBLIC_EXPONENT, e.slice());
+  attrs.set(A.CKA_MODULUS, new Uint8Array(n));
+  attrs.set(A.CKA_PUBLIC_EXPONENT, new Uint8Array(e));
   if (cls === CKO.CKO_PUBLIC_KEY) {
     attrs.set(A.CKA_MODULUS_BITS, ulongBytes(bits));
     try {

@@ -23,7 +23,7 @@ import { Pkcs11Error, pkcs11Error } from '../pkcs11-error.js';
 import { DEFAULT_OBJECTS } from '../pal/default-labels.js';
 import { type ObjectStore, isWrappingObjectStore } from '../pal/object-store.js';
 import { PalError } from '../pal/pal-error.js';
-import { type AttributeMap, type RawAttribute, boolBytes, getBool, getUlong, sameBytes, toAttributeMap, ulongBytes } from './attribute-map.js';
+import { type AttributeMap, type RawAttribute, boolBytes, getBool, getUlong, ownCopy, sameBytes, toAttributeMap, ulongBytes } from './attribute-map.js';
 import { EC_PARAMS, bitLength } from './key-encoding.js';
 import { DIGEST_MECHANISMS, FAMILY_KEY_TYPES, MECHANISM_INFO, MGF1_HASHES, type MechanismInfo, SIGN_MECHANISMS, type SignMechanism } from './mechanisms.js';
 import { decodeObjectAttributes, encodeObjectAttributes } from './object-codec.js';
@@ -571,7 +571,7 @@ export class Token {
         rv = CKR.CKR_BUFFER_TOO_SMALL;
         return { type, length: CK_UNAVAILABLE_INFORMATION, value: null };
       }
-      return { type, length: v.length, value: v.slice() };
+      return { type, length: v.length, value: ownCopy(v) };
     });
     return { rv, attributes };
   }
@@ -934,7 +934,7 @@ export class Token {
         if (priv.has(CKA.CKA_EC_PARAMS) && !sameBytes(priv.get(CKA.CKA_EC_PARAMS)!, params)) throw pkcs11Error(CKR.CKR_TEMPLATE_INCONSISTENT, `${fn}: the two templates name different curves`);
         const { d, point } = this.keys.generateEcKey(curve);
         secret = [d];
-        pub.set(CKA.CKA_EC_POINT, point);
+        pub.set(CKA.CKA_EC_POINT, ownCopy(point));
         priv.set(CKA.CKA_EC_PARAMS, EC_PARAMS[curve]);
         priv.set(CKA.CKA_VALUE, d);
       } else {
@@ -949,8 +949,8 @@ export class Token {
           throw pkcs11Error(CKR.CKR_TEMPLATE_INCONSISTENT, `${fn}: ${(err as Error).message}`, { cause: err });
         }
         secret = [k.d, k.p, k.q, k.dp, k.dq, k.qi];
-        pub.set(CKA.CKA_MODULUS, k.n);
-        pub.set(CKA.CKA_PUBLIC_EXPONENT, k.e);
+        pub.set(CKA.CKA_MODULUS, ownCopy(k.n));
+        pub.set(CKA.CKA_PUBLIC_EXPONENT, ownCopy(k.e));
         for (const [t, v] of [
           [CKA.CKA_MODULUS, k.n],
           [CKA.CKA_PUBLIC_EXPONENT, k.e],
@@ -961,7 +961,7 @@ export class Token {
           [CKA.CKA_EXPONENT_2, k.dq],
           [CKA.CKA_COEFFICIENT, k.qi],
         ] as const) {
-          priv.set(t, v);
+          priv.set(t, ownCopy(v));
         }
       }
       for (const [t, v] of local) {
