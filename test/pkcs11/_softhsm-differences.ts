@@ -88,7 +88,7 @@ export const SOFTHSM_DIFFERENCES: readonly SoftHsmDifference[] = Object.freeze([
     spec: 'a bounded object store; when full C_CreateObject → CKR_DEVICE_MEMORY (2.40 base §5.1), nothing damaged',
     softhsm: 'no limit: 300 more certificate objects are stored',
     supports: 'both',
-    why: "a token's capacity is its own; both refuse nothing wrongly",
+    why: "2.40 leaves capacity to the token: nvsec's NVS partition fills and answers CKR_DEVICE_MEMORY, SoftHSM's file store has no limit",
   },
   {
     item: 47,
