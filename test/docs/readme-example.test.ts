@@ -17,7 +17,7 @@ describe('README', () => {
 
   blocks.forEach((block, n) => {
     it(`example ${n + 1} runs as written (imports mapped to the sources)`, () => {
-      const code = block.replace(/from 'nvsec\/([a-z-]+)'/g, (_, sub: string) => `from '${pathToFileURL(path.join(ROOT, 'src', sub, 'index.ts')).href}'`);
+      const code = block.replace(/from 'nvsec\/([a-z0-9-]+)'/g, (_, sub: string) => `from '${pathToFileURL(path.join(ROOT, 'src', sub, 'index.ts')).href}'`);
       const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'nvsec-readme-'));
       try {
         const file = path.join(dir, 'example.mts');
@@ -25,6 +25,7 @@ describe('README', () => {
         const r = spawnSync(process.execPath, ['--import', TSX, file], { cwd: dir, encoding: 'utf8' });
         assert.equal(r.status, 0, r.stderr);
         if (block.includes('NvsError')) assert.match(r.stdout, /ESP_ERR_NVS_NOT_FOUND 4354/);
+        if (block.includes('C_GenerateKeyPair')) assert.match(r.stdout, /^true\n.*CKR_ATTRIBUTE_SENSITIVE 0x11\)\n[\s\S]*Device Priv TLS Key[\s\S]*\ntrue\n$/);
       } finally {
         fs.rmSync(dir, { recursive: true, force: true });
       }
