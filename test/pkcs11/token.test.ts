@@ -6,6 +6,7 @@ import * as path from 'node:path';
 import { after, describe, it } from 'node:test';
 import { SECTOR_SIZE } from '../../src/flash/flash.js';
 import { MemoryFlash } from '../../src/flash/memory-flash.js';
+import { PartitionFlash } from '../../src/flash/partition-flash.js';
 import { DirectoryObjectStore } from '../../src/node/directory-object-store.js';
 import { NvsStorage } from '../../src/nvs/store/storage.js';
 import { CKA, CKC, CKF_TOKEN, CKK, CKM, CKO, CKU } from '../../src/pkcs11/constants.js';
@@ -310,5 +311,34 @@ describe('Token: key pairs', () => {
     store.save = save;
     const pair = token.generateKeyPair(s, { mechanism: CKM.CKM_EC_KEY_PAIR_GEN }, pubTemplate, privTemplate);
     assert.notEqual(pair.publicKey, pair.privateKey);
+  });
+});
+
+describe('Token: reprogramming', () => {
+  it('rewriting the app partition leaves the credentials in the NVS partition untouched', () => {
+    const whole = new MemoryFlash(0x100000);
+    const nvsWindow = () => new PartitionFlash(whole, 0x9000, 0x6000);
+    const app = new PartitionFlash(whole, 0x10000, 0x80000);
+    const open = () => testToken(new NvsObjectStore(NvsStorage.init(nvsWindow(), nvsEnc()).open('pkcs11', 'readwrite')));
+    const secret = crypto.randomBytes(32);
+    let token = open();
+    initTestToken(token);
+    let s = token.openSession(token.slotId, RW);
+    token.loginAs(s, CKU.CKU_USER, pin(USER_PIN));
+    token.createObject(s, hmacKey('HMAC Key', secret));
+    token.finalize();
+    const nvsBefore = whole.bytes.slice(0x9000, 0xf000);
+
+    // "Flash a new app": erase the app partition and write a new image into it.
+    for (let sector = 0; sector < app.size / SECTOR_SIZE; sector++) app.eraseSector(sector);
+    app.write(0, crypto.randomBytes(0x50000));
+    assert.throws(() => app.write(app.size - 4, new Uint8Array(8)), /outside/, 'the app partition cannot spill over');
+
+    assert.deepEqual(whole.bytes.slice(0x9000, 0xf000), nvsBefore);
+    token = open();
+    s = token.openSession(token.slotId, RO);
+    token.loginAs(s, CKU.CKU_USER, pin(USER_PIN));
+    token.signInit(s, { mechanism: CKM.CKM_SHA256_HMAC }, 5);
+    assert.deepEqual(Buffer.from(token.sign(s, utf8.encode('m'), 32).value!), crypto.createHmac('sha256', secret).update('m').digest());
   });
 });
