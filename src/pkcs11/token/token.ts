@@ -6,7 +6,6 @@ import { toHex } from '../../bytes/hex.js';
 import {
   CK_UNAVAILABLE_INFORMATION,
   CKA,
-  CKF_INIT_ARGS,
   CKF_SESSION,
   CKF_SLOT,
   CKF_TOKEN,
@@ -204,6 +203,8 @@ export class Token {
   private record: TokenRecord | null = null;
   private recordHandle: number | null = null;
   private login: 'user' | 'so' | null = null;
+  /** The token key while the SO is logged in (C_InitPIN wraps it under the new user PIN). */
+  private soKey: Uint8Array | null = null;
   private readonly sessions = new Map<number, Session>();
   private nextSession = 1;
   private readonly objects = new Map<number, TokenObject>();
@@ -231,13 +232,11 @@ export class Token {
    * C_Initialize: loads the token record and the objects the store can show now.
    * @throws {Pkcs11Error} CKR_CRYPTOKI_ALREADY_INITIALIZED; CKR_ARGUMENTS_BAD for init args with a non-null reserved field
    */
-  initialize(args?: { flags?: number; pReserved?: unknown; hasMutexFunctions?: boolean } | null): void {
+  initialize(args?: { flags?: number; pReserved?: unknown } | null): void {
     if (this.initialized) throw pkcs11Error(CKR.CKR_CRYPTOKI_ALREADY_INITIALIZED, 'C_Initialize');
-    if (args !== undefined && args !== null) {
-      if (args.pReserved !== undefined && args.pReserved !== null) throw pkcs11Error(CKR.CKR_ARGUMENTS_BAD, 'C_Initialize: pReserved must be NULL');
-      // JavaScript runs one call at a time: with or without CKF_OS_LOCKING_OK or mutex functions, no locking is needed.
-      void ((args.flags ?? 0) & CKF_INIT_ARGS.CKF_OS_LOCKING_OK);
-    }
+    // Flags and mutex functions need no handling: JavaScript runs one call at a time, so the
+    // token is safe with or without CKF_OS_LOCKING_OK.
+    if (args?.pReserved !== undefined && args.pReserved !== null) throw pkcs11Error(CKR.CKR_ARGUMENTS_BAD, 'C_Initialize: pReserved must be NULL');
     this.loadToken();
     this.initialized = true;
   }
@@ -485,8 +484,6 @@ export class Token {
     }
     this.setLogin(who);
   }
-
-  private soKey: Uint8Array | null = null;
 
   /** C_Logout. @throws {Pkcs11Error} CKR_USER_NOT_LOGGED_IN */
   logout(session: number): void {
