@@ -8,6 +8,7 @@ import type * as CtrDrbgModule from '../src/entropy/ctr-drbg.js';
 import type * as HmacDrbgModule from '../src/entropy/hmac-drbg.js';
 import type * as Memory from '../src/flash/memory-flash.js';
 import type * as NodeCrypto from '../src/node/node-crypto.js';
+import type * as NodeKeyCrypto from '../src/node/node-key-crypto.js';
 import type * as SigningKeyModule from '../src/node/signing-key.js';
 import type * as ParallelFe from '../src/node/parallel-flash-encryption.js';
 import type * as Diagnose from '../src/nvs/crypto/diagnose.js';
@@ -25,6 +26,7 @@ export const { createFlashCipher } = await load<typeof FlashEncryption>('boot/fl
 export const { esp32FlashCryptParallel } = await load<typeof ParallelFe>('node/parallel-flash-encryption.js');
 export const { MemoryFlash } = await load<typeof Memory>('flash/memory-flash.js');
 export const { nodeCrypto } = await load<typeof NodeCrypto>('node/node-crypto.js');
+export const { loadNodeKeyCrypto } = await load<typeof NodeKeyCrypto>('node/node-key-crypto.js');
 export const { generateNvsPartition } = await load<typeof Generate>('nvs/generator/generate.js');
 export const { NvsStorage } = await load<typeof Storage>('nvs/store/storage.js');
 export const { NvsEntryCipher } = await load<typeof EntryCipher>('nvs/crypto/entry-cipher.js');

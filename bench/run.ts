@@ -18,6 +18,7 @@ import { SHARED } from './nvs-generate.js';
 import { FULL_RUNTIME, QUICK_RUNTIME, runRuntimeGroup } from './nvs-runtime.js';
 import { runSigningGroup, SIGNING_IDS } from './boot-signing.js';
 import { PARTITION_TABLE_IDS, runPartitionTableGroup } from './partition-table.js';
+import { PKCS11_IDS, runPkcs11Group } from './pkcs11-signing.js';
 
 const RUNTIME_IDS = [
   'set_u32_1000keys_steady',
@@ -38,6 +39,7 @@ const GROUPS: Readonly<Record<string, readonly string[]>> = {
   signing: SIGNING_IDS,
   'partition-table': PARTITION_TABLE_IDS,
   'flash-encryption': FLASH_ENCRYPTION_IDS,
+  pkcs11: PKCS11_IDS,
 };
 const ALL_IDS = Object.values(GROUPS).flat();
 
@@ -106,6 +108,7 @@ async function main(): Promise<void> {
   rows.push(
     ...await runFlashEncryptionGroup({ warmups: quick ? 1 : 2, runs: quick ? 3 : 5, inProcessWarmups: quick ? 1 : 3, inProcessRuns: quick ? 3 : 15, only, log }),
   );
+  rows.push(...(await runPkcs11Group({ only, log, quick })));
   const totalS = secondsSince(start);
 
   const cpus = os.cpus();

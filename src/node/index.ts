@@ -1,10 +1,10 @@
 export { type AtomicWriteOptions, writeFileAtomic } from './atomic-file.js';
 export { FileFlash, type FileFlashOptions } from './file-flash.js';
 export { nodeCrypto } from './node-crypto.js';
+export { loadNodeKeyCrypto } from './node-key-crypto.js';
 export { FileSeedStore, type FileSeedStoreOptions, NV_SEED_DEFAULT_FILE } from './file-seed-store.js';
 export { generateSigningKey, readSigningKey, SIGNING_SCHEMES, type SigningKey, type SigningScheme } from './signing-key.js';
 export { loadEfuseFile, openEfuseFile, saveEfuseFile } from './efuse-file.js';
 export { esp32FlashCryptParallel, type ParallelFlashCryptOptions } from './parallel-flash-encryption.js';
 export { DIRECTORY_KEY_CHECK_FILE, DIRECTORY_NEXT_HANDLE_FILE, DirectoryObjectStore, type DirectoryObjectStoreOptions, objectFileName } from './directory-object-store.js';
-export { loadNodeKeyCrypto } from './node-key-crypto.js';
 export { type NodeTokenOptions, openCryptoki, openDirectoryToken, TOKEN_NV_SEED_FILE } from './node-token.js';
