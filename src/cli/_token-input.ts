@@ -1,9 +1,9 @@
 // Inputs of `nvsec token …`: PINs (option, file or environment; never printed) and key and
 // certificate files (PEM or DER, parsed by OpenSSL through node:crypto).
 import * as crypto from 'node:crypto';
-import * as fs from 'node:fs';
 import type { RsaPrivateComponents, RsaPublicComponents, TokenCurve } from '../crypto/key-crypto.js';
 import { NvsecError } from '../errors/nvsec-error.js';
+import { writeFileAtomic } from '../node/atomic-file.js';
 import { readBinaryFile } from './_files.js';
 
 /** Where a PIN comes from: `--<name>`, `--<name>-file`, or the environment variable. */
@@ -158,9 +158,9 @@ export function spkiPem(spkiDer: Uint8Array): string {
   return crypto.createPublicKey({ key: Buffer.from(spkiDer), format: 'der', type: 'spki' }).export({ type: 'spki', format: 'pem' }).toString();
 }
 
-/** Writes a file the user named (0644 for public data, 0600 for anything else). */
-export function writeOutput(file: string, data: Uint8Array | string, mode = 0o644): void {
-  fs.writeFileSync(file, data, { mode });
+/** Writes a file the user named, atomically and mode 0600, as every nvsec output. */
+export function writeOutput(file: string, data: Uint8Array | string): void {
+  writeFileAtomic(file, typeof data === 'string' ? new TextEncoder().encode(data) : data);
 }
 
 function tokenCurve(crv: string | undefined, file: string): TokenCurve {
