@@ -703,7 +703,12 @@ async function verify(opts: SignOptions & { signature: string }, cmd: Command): 
         if (curve === undefined) refuse(`"${opts.key}" is not an EC key: --format der is for ECDSA`);
         sig = ecdsaFromDer(sigFile, curve!, opts.signature);
       }
-      return s.verify(key, opts.mechanism, data, sig);
+      const valid = s.verify(key, opts.mechanism, data, sig);
+      const curve = isEcdsa(opts.mechanism) ? s.describe(key).curve : undefined;
+      if (!valid && opts.format === 'raw' && curve !== undefined && sig.length !== 2 * TOKEN_CURVE_BYTES[curve] && sig[0] === DER_TAG.SEQUENCE) {
+        console.error(`nvsec: note: "${opts.signature}" looks like a DER signature (as openssl makes them): add --format der`);
+      }
+      return valid;
     } finally {
       s.close();
     }

@@ -124,6 +124,14 @@ describe('nvsec token on a directory token', () => {
     assert.ok(JSON.parse(pub.stdout).objects.every((o: { private: boolean }) => !o.private));
   });
 
+  it('import --key takes an OpenSSL-made EC key whose signatures OpenSSL verifies', () => {
+    ok(token(['import', '--store', store, '--key', path.join(dir, 'k.pem'), '--label', 'imported', '--id', '02'], { NVSEC_PIN: PIN }));
+    const sig = path.join(dir, 'imported.der');
+    ok(token(['sign', '--store', store, '--key', 'imported', '--mechanism', 'ECDSA-SHA256', '--format', 'der', '--in', path.join(dir, 'msg.bin'), '--out', sig], { NVSEC_PIN: PIN }));
+    const pub = execFileSync('openssl', ['pkey', '-in', path.join(dir, 'k.pem'), '-pubout']);
+    assert.ok(crypto.verify('sha256', message, { key: pub, dsaEncoding: 'der' }, fs.readFileSync(sig)));
+  });
+
   it('delete refuses an ambiguous label and deletes by label and class', () => {
     const amb = token(['delete', '--store', store, '--label', 'dev'], { NVSEC_PIN: PIN });
     assert.equal(amb.status, 2);
