@@ -13,9 +13,12 @@ export interface PinSource {
   readonly env: string;
 }
 
-export const USER_PIN: PinSource = { option: 'pin', env: 'NVSEC_PIN' };
-export const SO_PIN: PinSource = { option: 'so-pin', env: 'NVSEC_SO_PIN' };
-export const NEW_PIN: PinSource = { option: 'new-pin', env: 'NVSEC_NEW_PIN' };
+/** The user PIN: `--pin`, `--pin-file`, `NVSEC_PIN`. */
+export const USER_PIN: PinSource = Object.freeze({ option: 'pin', env: 'NVSEC_PIN' });
+/** The SO PIN: `--so-pin`, `--so-pin-file`, `NVSEC_SO_PIN`. */
+export const SO_PIN: PinSource = Object.freeze({ option: 'so-pin', env: 'NVSEC_SO_PIN' });
+/** The new PIN of `change-pin`: `--new-pin`, `--new-pin-file`, `NVSEC_NEW_PIN`. */
+export const NEW_PIN: PinSource = Object.freeze({ option: 'new-pin', env: 'NVSEC_NEW_PIN' });
 
 /**
  * The PIN from `--pin PIN`, `--pin-file F` (its first line) or the environment, in that order of
@@ -47,7 +50,13 @@ export function readPin(options: object, source: PinSource): string | null {
   return env === undefined || env === '' ? null : env;
 }
 
-/** Like {@link readPin}, but a missing PIN is an error naming the three ways to give it. */
+/**
+ * Like {@link readPin}, but a missing PIN is an error naming the three ways to give it.
+ *
+ * @throws {NvsecError} `TOKEN_NO_PIN` when no PIN is given; the errors of {@link readPin}
+ * @example
+ * const so = requirePin(opts, SO_PIN, 'token init');
+ */
 export function requirePin(opts: object, source: PinSource, why: string): string {
   const pin = readPin(opts, source);
   if (pin === null) throw new NvsecError('TOKEN_NO_PIN', `${why} needs the ${source.option === 'so-pin' ? 'SO PIN' : source.option === 'new-pin' ? 'new PIN' : 'user PIN'}: give --${source.option} PIN, --${source.option}-file FILE or set ${source.env}`);
@@ -158,7 +167,13 @@ export function spkiPem(spkiDer: Uint8Array): string {
   return crypto.createPublicKey({ key: Buffer.from(spkiDer), format: 'der', type: 'spki' }).export({ type: 'spki', format: 'pem' }).toString();
 }
 
-/** Writes a file the user named, atomically and mode 0600, as every nvsec output. */
+/**
+ * Writes a file the user named, atomically and mode 0600, as every nvsec output.
+ *
+ * @throws the file system's error when the file cannot be written
+ * @example
+ * writeOutput('sig.bin', signature);
+ */
 export function writeOutput(file: string, data: Uint8Array | string): void {
   writeFileAtomic(file, typeof data === 'string' ? new TextEncoder().encode(data) : data);
 }
