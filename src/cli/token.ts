@@ -1,4 +1,5 @@
 import * as crypto from 'node:crypto';
+import * as fs from 'node:fs';
 import { type Command, Option } from 'commander';
 import { DER_TAG, derChildren, derEncode, derUnsignedInteger, readDer } from '../bytes/der.js';
 import { fromHex, toHex } from '../bytes/hex.js';
@@ -24,7 +25,7 @@ import {
   USER_PIN,
   writeOutput,
 } from './_token-input.js';
-import { type OpenTokenStore, openTokenStore, TOKEN_NVS_SEED_NAMESPACE, type TokenStoreOptions } from './_token-store.js';
+import { NVS_STORE_PREFIX, type OpenTokenStore, openTokenStore, TOKEN_NVS_SEED_NAMESPACE, type TokenStoreOptions } from './_token-store.js';
 
 interface StoreOptions {
   store: string;
@@ -392,6 +393,18 @@ async function initToken(opts: StoreOptions & { label: string; force?: boolean; 
     ...(opts.nvsSize === undefined ? {} : { nvsSize: parseSize(opts.nvsSize) }),
     ...(opts.pinIterations === undefined ? {} : { pinIterations: opts.pinIterations }),
   };
+  // A failed init leaves no half-made store behind: remove what this run created.
+  const target = opts.store.startsWith(NVS_STORE_PREFIX) ? opts.store.slice(NVS_STORE_PREFIX.length) : opts.store;
+  const existed = target === '' || fs.existsSync(target);
+  try {
+    await initStore(opts, soPin, userPin, extra);
+  } catch (e) {
+    if (!existed) fs.rmSync(target, { recursive: true, force: true });
+    throw e;
+  }
+}
+
+async function initStore(opts: StoreOptions & { label: string; force?: boolean }, soPin: string, userPin: string, extra: TokenStoreOptions): Promise<void> {
   await withToken(
     opts,
     (store, token) => {

@@ -36,6 +36,10 @@ describe('nvsec token on a directory token', () => {
   after(() => fs.rmSync(dir, { recursive: true, force: true }));
 
   it('init creates the token with both PINs and refuses to re-initialise it without --force', () => {
+    const short = token(['init', '--store', store, '--label', 'factory', '--so-pin', SO, '--pin', '12', ...FAST]);
+    assert.equal(short.status, 2);
+    assert.match(short.stderr, /user PIN is 2 bytes; PINs are 4\.\.64 bytes/);
+    assert.ok(!fs.existsSync(store), 'a refused init left a store behind');
     const out = ok(token(['init', '--store', store, '--label', 'factory', '--so-pin-file', path.join(dir, 'so.txt'), ...FAST, '--json'], { NVSEC_PIN: PIN }));
     const r = JSON.parse(out);
     assert.equal(r.label, 'factory');
