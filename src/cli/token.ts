@@ -65,7 +65,8 @@ nvsec nvs generate-key; the DRBG's NV seed in namespace "${TOKEN_NVS_SEED_NAMESP
 partition). Both seed the token's CTR_DRBG with the NV seed and OS entropy.
 
 PINs: --pin PIN or --pin-file FILE (first line) or NVSEC_PIN; the SO PIN likewise with --so-pin,
---so-pin-file, NVSEC_SO_PIN. PINs are never printed. Commands that use private objects log in as
+--so-pin-file, NVSEC_SO_PIN. PINs are never printed; on a shared machine prefer the file or the
+environment, as other users can see command lines. Commands that use private objects log in as
 the user; without a PIN, list shows public objects only.
 
 Exit status: 0 ok, 1 failure (a PKCS#11 error prints its CKR, e.g. a wrong PIN with the tries
