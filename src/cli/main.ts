@@ -11,6 +11,7 @@ import { registerSecureBootCommands } from './secure-boot.js';
 import { registerPartitionTableCommand } from './partition-table.js';
 import { registerSeedCommands } from './seed.js';
 import { registerSelftestCommand } from './selftest.js';
+import { registerTokenCommands } from './token.js';
 
 /** Builds the `nvsec` command tree. */
 function buildProgram(): Command {
@@ -24,8 +25,9 @@ function buildProgram(): Command {
     // Usage errors look like every other error and exit with EXIT.USAGE (sub-commands inherit this).
     .exitOverride()
     .configureOutput({ outputError: (text, write) => write(`nvsec: ${text}`) });
-  // Storage, then boot security, then entropy, then the demo: the order of `nvsec --help`.
+  // Storage, then the token, then boot security, then entropy, then the demo: the order of `nvsec --help`.
   registerNvsCommands(program);
+  registerTokenCommands(program);
   registerPartitionTableCommand(program);
   registerImageCommands(program);
   registerSecureBootCommands(program);
