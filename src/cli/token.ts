@@ -6,6 +6,7 @@ import { fromHex, toHex } from '../bytes/hex.js';
 import { TOKEN_CURVE_BYTES, type TokenCurve } from '../crypto/key-crypto.js';
 import { NvsecError } from '../errors/nvsec-error.js';
 import { CKA, CKF_MECHANISM, CKF_TOKEN } from '../pkcs11/constants.js';
+import { publicLabelFor } from '../pkcs11/pal/default-labels.js';
 import { ckmName, flagNames } from '../pkcs11/constant-name.js';
 import { type ObjectClassName, OBJECT_CLASSES, type ObjectSummary, SIGN_ALGORITHMS, type SignAlgorithm, TokenSession } from '../pkcs11/token-session.js';
 import { decodeEcPoint, ecSpki, rsaSpki } from '../pkcs11/token/key-encoding.js';
@@ -591,7 +592,7 @@ async function keygen(opts: KeygenOptions, cmd: Command): Promise<void> {
     const { s } = session(token, opts, true, 'token keygen');
     try {
       requireFreeLabel(s, opts.label, 'private-key');
-      requireFreeLabel(s, opts.label, 'public-key');
+      requireFreeLabel(s, publicLabelFor(opts.label), 'public-key');
       const spec = family === 'ec' ? { type: 'ec' as const, curve: size as TokenCurve } : { type: 'rsa' as const, bits: Number(size) };
       const { publicKey, privateKey } = s.generateKeyPair(spec, { label: opts.label, ...(id === undefined ? {} : { id }) });
       const { spki, point } = publicSpki(s, publicKey);
@@ -599,6 +600,7 @@ async function keygen(opts: KeygenOptions, cmd: Command): Promise<void> {
       if (opts.publicOut !== undefined) writeOutput(opts.publicOut, pem);
       const result = {
         label: opts.label,
+        publicLabel: publicLabelFor(opts.label),
         id: toHex(id ?? new Uint8Array(0)),
         type: opts.type,
         privateKey,
@@ -611,7 +613,7 @@ async function keygen(opts: KeygenOptions, cmd: Command): Promise<void> {
         opts,
         result,
         [
-          `Generated ${opts.type} key pair "${opts.label}": private key handle ${privateKey}, public key handle ${publicKey}`,
+          `Generated ${opts.type} key pair "${opts.label}": private key handle ${privateKey}, public key handle ${publicKey}${result.publicLabel === opts.label ? '' : ` ("${result.publicLabel}")`}`,
           ...(point === undefined ? [] : [`EC point    ${toHex(point)}`]),
           `SPKI SHA-256 ${result.spkiSha256}`,
           ...(opts.publicOut === undefined ? [] : [`Public key written to ${opts.publicOut}`]),
@@ -689,7 +691,7 @@ async function sign(opts: SignOptions, cmd: Command): Promise<void> {
 /** The verifying key: a public key labelled `label`, else the public key of the private key labelled so (same id). */
 function verifyKey(s: TokenSession, label: string, mechanism: SignAlgorithm): number {
   if (SECRET_KEY_ALGORITHMS.has(mechanism)) return s.findOne(label, 'secret-key');
-  const pub = s.find({ label, class: 'public-key' });
+  const pub = s.find({ label: publicLabelFor(label), class: 'public-key' });
   if (pub.length === 1) return pub[0]!;
   if (pub.length > 1) refuse(`${pub.length} public keys are labelled "${label}": give a unique label`);
   const priv = s.find({ label, class: 'private-key' });

@@ -1,6 +1,7 @@
 import type { RsaPrivateComponents, RsaPublicComponents, TokenCurve } from '../crypto/key-crypto.js';
 import { toHex } from '../bytes/hex.js';
 import { CKA, CKC, CKF_SESSION, CKG, CKK, CKM, CKO, CKR, CKU } from './constants.js';
+import { publicLabelFor } from './pal/default-labels.js';
 import { Pkcs11Error } from './pkcs11-error.js';
 import { getBool, getUlong, type RawAttribute, ulongBytes } from './token/attribute-map.js';
 import { bitLength, curveOfEcParams, EC_PARAMS } from './token/key-encoding.js';
@@ -270,11 +271,12 @@ export class TokenSession {
   }
 
   /**
-   * Generates a key pair inside the token. Both halves get `options.label` (or, for the corePKCS11
-   * TLS slots, "Device Priv TLS Key" / "Device Pub TLS Key" when `label` is one of them) and id.
+   * Generates a key pair inside the token. Both halves get `options.label` and id, except the
+   * corePKCS11 device pair: a private key labelled "Device Priv TLS Key" gets its public half in
+   * "Device Pub TLS Key" ({@link publicLabelFor}); `publicLabel` overrides.
    */
   generateKeyPair(spec: KeyPairSpec, options: NewObjectOptions & { publicLabel?: string; extractable?: boolean }): { publicKey: number; privateKey: number } {
-    const pub: RawAttribute[] = [attr(CKA.CKA_VERIFY, true), ...common({ ...options, label: options.publicLabel ?? options.label })];
+    const pub: RawAttribute[] = [attr(CKA.CKA_VERIFY, true), ...common({ ...options, label: options.publicLabel ?? publicLabelFor(options.label) })];
     const priv: RawAttribute[] = [attr(CKA.CKA_SIGN, true), attr(CKA.CKA_SENSITIVE, true), attr(CKA.CKA_EXTRACTABLE, options.extractable === true), attr(CKA.CKA_PRIVATE, true), ...common(options)];
     if (spec.type === 'ec') {
       pub.push(attr(CKA.CKA_EC_PARAMS, EC_PARAMS[spec.curve]));

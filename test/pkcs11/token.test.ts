@@ -16,6 +16,7 @@ import { NvsObjectStore } from '../../src/pkcs11/pal/nvs-object-store.js';
 import type { RawAttribute } from '../../src/pkcs11/token/attribute-map.js';
 import { ulongBytes } from '../../src/pkcs11/token/attribute-map.js';
 import { TOKEN_RECORD_LABEL } from '../../src/pkcs11/token/token-record.js';
+import { TokenSession } from '../../src/pkcs11/token-session.js';
 import { cleanupBackends, nvsEnc, tempDir } from './_backends.js';
 import { CKR, ckrOf, initTestToken, pin, RO, RW, SO_PIN, testToken, USER_PIN } from './_token.js';
 
@@ -311,6 +312,22 @@ describe('Token: key pairs', () => {
     store.save = save;
     const pair = token.generateKeyPair(s, { mechanism: CKM.CKM_EC_KEY_PAIR_GEN }, pubTemplate, privTemplate);
     assert.notEqual(pair.publicKey, pair.privateKey);
+  });
+
+  it('TokenSession puts the device TLS pair in corePKCS11\'s two slots (handles 1 and 2)', async () => {
+    const { loadNodeKeyCrypto } = await import('../../src/node/node-key-crypto.js');
+    const token = testToken(new MemoryObjectStore(), { keys: await loadNodeKeyCrypto() });
+    initTestToken(token);
+    const s = TokenSession.open(token, { readWrite: true });
+    s.login(USER_PIN);
+    assert.deepEqual(s.generateKeyPair({ type: 'ec', curve: 'P-256' }, { label: 'Device Priv TLS Key' }), { privateKey: 1, publicKey: 2 });
+    assert.deepEqual(
+      s.list().map((o) => [o.handle, o.class, o.label, o.curve]),
+      [
+        [1, 'private-key', 'Device Priv TLS Key', 'P-256'],
+        [2, 'public-key', 'Device Pub TLS Key', 'P-256'],
+      ],
+    );
   });
 });
 

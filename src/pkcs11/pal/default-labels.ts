@@ -64,3 +64,14 @@ export const FIRST_DYNAMIC_HANDLE = 0x100;
 
 /** The largest handle (CK_OBJECT_HANDLE is 32 bits on the smallest platforms). */
 export const MAX_HANDLE = 0xffffffff;
+
+/**
+ * The label of the public half of a key pair whose private half is labelled `privateLabel`: the
+ * corePKCS11 device TLS pair has two labels ("Device Priv TLS Key" / "Device Pub TLS Key", fixed
+ * handles 1 and 2); any other pair shares one label.
+ *
+ * @example publicLabelFor('Device Priv TLS Key'); // 'Device Pub TLS Key'
+ */
+export function publicLabelFor(privateLabel: string): string {
+  return privateLabel === PKCS11_LABELS.pkcs11configLABEL_DEVICE_PRIVATE_KEY_FOR_TLS ? PKCS11_LABELS.pkcs11configLABEL_DEVICE_PUBLIC_KEY_FOR_TLS : privateLabel;
+}

@@ -1,4 +1,4 @@
-export { DEFAULT_OBJECTS, type DefaultObject, FIRST_DYNAMIC_HANDLE, MAX_HANDLE, MAX_LABEL_BYTES, PKCS11_LABELS } from './default-labels.js';
+export { DEFAULT_OBJECTS, type DefaultObject, FIRST_DYNAMIC_HANDLE, MAX_HANDLE, MAX_LABEL_BYTES, PKCS11_LABELS, publicLabelFor } from './default-labels.js';
 export { MemoryObjectStore } from './memory-object-store.js';
 export { NVS_NEXT_HANDLE_KEY, NVS_OBJECT_NAMESPACE, NvsObjectStore, nvsKeyOfHandle } from './nvs-object-store.js';
 export {
