@@ -2,13 +2,12 @@
 // namespace of an NVS partition image (encrypted with --nvs-keys).
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { ENTROPY_CONSTANTS } from '../entropy/entropy-source.js';
 import { NvsSeedStore } from '../entropy/nvs-seed-store.js';
 import { NvsecError } from '../errors/nvsec-error.js';
 import { MemoryFlash } from '../flash/memory-flash.js';
 import { FileFlash } from '../node/file-flash.js';
 import { nodeCrypto } from '../node/node-crypto.js';
-import { openCryptoki, openDirectoryToken } from '../node/node-token.js';
+import { ensureNvSeed, openCryptoki, openDirectoryToken } from '../node/node-token.js';
 import { diagnoseNvsDecryption } from '../nvs/crypto/diagnose.js';
 import { NvsEntryCipher } from '../nvs/crypto/entry-cipher.js';
 import type { NvsKeys } from '../nvs/crypto/keys-partition.js';
@@ -88,13 +87,7 @@ export async function openTokenStore(spec: string, options: TokenStoreOptions = 
     checkReadable(flash, file, keys);
     nvs = NvsStorage.init(flash, keys === null ? {} : { encryption: { keys, crypto: nodeCrypto } });
     const store = new NvsObjectStore(nvs.open(NVS_OBJECT_NAMESPACE, 'readwrite'));
-    const nvSeed = new NvsSeedStore(nvs.open(TOKEN_NVS_SEED_NAMESPACE, 'readwrite'));
-    const existing = nvSeed.read(ENTROPY_CONSTANTS.MBEDTLS_ENTROPY_BLOCK_SIZE_SHA512);
-    if (existing === null) {
-      const fresh = nodeCrypto.randomBytes(ENTROPY_CONSTANTS.MBEDTLS_ENTROPY_BLOCK_SIZE_SHA512);
-      nvSeed.write(fresh);
-      fresh.fill(0);
-    } else existing.fill(0);
+    const nvSeed = ensureNvSeed(new NvsSeedStore(nvs.open(TOKEN_NVS_SEED_NAMESPACE, 'readwrite')));
     const p11 = await openCryptoki(store, { ...tuning, nvSeed });
     p11.C_Initialize();
     const f = flash;

@@ -7,4 +7,4 @@ export { generateSigningKey, readSigningKey, SIGNING_SCHEMES, type SigningKey, t
 export { loadEfuseFile, openEfuseFile, saveEfuseFile } from './efuse-file.js';
 export { esp32FlashCryptParallel, type ParallelFlashCryptOptions } from './parallel-flash-encryption.js';
 export { DIRECTORY_KEY_CHECK_FILE, DIRECTORY_NEXT_HANDLE_FILE, DirectoryObjectStore, type DirectoryObjectStoreOptions, objectFileName } from './directory-object-store.js';
-export { type NodeTokenOptions, openCryptoki, openDirectoryToken, TOKEN_NV_SEED_FILE } from './node-token.js';
+export { ensureNvSeed, type NodeTokenOptions, openCryptoki, openDirectoryToken, TOKEN_NV_SEED_FILE } from './node-token.js';

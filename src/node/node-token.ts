@@ -48,12 +48,23 @@ export async function openCryptoki(store: ObjectStore, options: NodeTokenOptions
  */
 export async function openDirectoryToken(dir: string, options: Omit<NodeTokenOptions, 'nvSeed'> = {}): Promise<Cryptoki> {
   const store = new DirectoryObjectStore(dir);
-  const nvSeed = new FileSeedStore(path.join(dir, TOKEN_NV_SEED_FILE));
-  const existing = nvSeed.read(ENTROPY_CONSTANTS.MBEDTLS_ENTROPY_BLOCK_SIZE_SHA512);
+  const nvSeed = ensureNvSeed(new FileSeedStore(path.join(dir, TOKEN_NV_SEED_FILE)));
+  return openCryptoki(store, { ...options, nvSeed });
+}
+
+/**
+ * `store`, after giving it a 64-byte seed from the OS when it holds none: a host token (or an
+ * emulated one) has no factory to provision its NV seed, and without one its DRBG cannot seed.
+ *
+ * @example const nvSeed = ensureNvSeed(new FileSeedStore('token/nv-seed.bin'));
+ */
+export function ensureNvSeed<S extends SeedStore>(store: S): S {
+  const size = ENTROPY_CONSTANTS.MBEDTLS_ENTROPY_BLOCK_SIZE_SHA512;
+  const existing = store.read(size);
   if (existing === null) {
-    const fresh = nodeCrypto.randomBytes(ENTROPY_CONSTANTS.MBEDTLS_ENTROPY_BLOCK_SIZE_SHA512);
-    nvSeed.write(fresh);
+    const fresh = nodeCrypto.randomBytes(size);
+    store.write(fresh);
     fresh.fill(0);
   } else existing.fill(0);
-  return openCryptoki(store, { ...options, nvSeed });
+  return store;
 }
