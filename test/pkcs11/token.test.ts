@@ -184,7 +184,7 @@ describe('Token: objects and storage', () => {
     const mac = token.sign(s, utf8.encode('message'), 32).value!;
     assert.deepEqual(Buffer.from(mac), crypto.createHmac('sha256', secret).update('message').digest());
     token.logout(s);
-    assert.equal(ckrOf(() => token.signInit(s, { mechanism: CKM.CKM_SHA256_HMAC }, 5)), CKR.CKR_KEY_HANDLE_INVALID, 'after logout the key is gone from memory');
+    assert.equal(ckrOf(() => token.signInit(s, { mechanism: CKM.CKM_SHA256_HMAC }, 5)), CKR.CKR_USER_NOT_LOGGED_IN, 'after logout the key is out of reach');
   });
 
   it('session objects disappear with their session and never reach the store', () => {
@@ -357,5 +357,19 @@ describe('Token: reprogramming', () => {
     token.loginAs(s, CKU.CKU_USER, pin(USER_PIN));
     token.signInit(s, { mechanism: CKM.CKM_SHA256_HMAC }, 5);
     assert.deepEqual(Buffer.from(token.sign(s, utf8.encode('m'), 32).value!), crypto.createHmac('sha256', secret).update('m').digest());
+  });
+});
+
+describe('Token: foreign blobs', () => {
+  it('a raw DER blob a corePKCS11 PAL wrote into a slot is ignored with a note, not fatal to C_Initialize', () => {
+    const store = new MemoryObjectStore();
+    initTestToken(testToken(store));
+    store.save('Device Cert', opensslCertificate('pal'), { isPrivate: false });
+    const token = testToken(store);
+    assert.match(token.notes.join('\n'), /"Device Cert".*not a token object/);
+    const s = token.openSession(token.slotId, RW);
+    token.loginAs(s, CKU.CKU_USER, pin(USER_PIN));
+    const h = token.createObject(s, [a(CKA.CKA_CLASS, CKO.CKO_CERTIFICATE), a(CKA.CKA_CERTIFICATE_TYPE, CKC.CKC_X_509), a(CKA.CKA_TOKEN, true), a(CKA.CKA_LABEL, 'Device Cert'), a(CKA.CKA_VALUE, opensslCertificate('new'))]);
+    assert.equal(h, 3, 'saving a certificate takes the slot back');
   });
 });

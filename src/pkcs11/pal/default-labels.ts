@@ -1,3 +1,4 @@
+import { CKO } from '../constants.js';
 /**
  * The default object labels of corePKCS11 (`core_pkcs11_config_defaults.h`), by their macro names.
  * Cryptoki code ported from C can use the same names.
@@ -29,10 +30,12 @@ export interface DefaultObject {
   readonly secret: boolean;
   /** The short NVS key of the object (at most 15 characters), after the posix PAL's file names. */
   readonly nvsKey: string;
+  /** The CKO_ class of the object the slot holds. */
+  readonly objectClass: number;
 }
 
-const row = (macro: keyof typeof PKCS11_LABELS, handle: number, secret: boolean, nvsKey: string): DefaultObject =>
-  Object.freeze({ macro, label: PKCS11_LABELS[macro], handle, secret, nvsKey });
+const row = (macro: keyof typeof PKCS11_LABELS, handle: number, secret: boolean, nvsKey: string, objectClass: number): DefaultObject =>
+  Object.freeze({ macro, label: PKCS11_LABELS[macro], handle, secret, nvsKey, objectClass });
 
 /**
  * The credential slots with fixed handles, in handle order. Handles 1..8 follow the corePKCS11
@@ -44,16 +47,16 @@ const row = (macro: keyof typeof PKCS11_LABELS, handle: number, secret: boolean,
  * DEFAULT_OBJECTS.find((o) => o.label === 'Device Cert')?.handle; // 3
  */
 export const DEFAULT_OBJECTS: readonly DefaultObject[] = Object.freeze([
-  row('pkcs11configLABEL_DEVICE_PRIVATE_KEY_FOR_TLS', 1, true, 'p11_key'),
-  row('pkcs11configLABEL_DEVICE_PUBLIC_KEY_FOR_TLS', 2, false, 'p11_pubkey'),
-  row('pkcs11configLABEL_DEVICE_CERTIFICATE_FOR_TLS', 3, false, 'p11_cert'),
-  row('pkcs11configLABEL_CODE_VERIFICATION_KEY', 4, false, 'p11_codesign'),
-  row('pkcs11configLABEL_HMAC_KEY', 5, true, 'p11_hmac'),
-  row('pkcs11configLABEL_CMAC_KEY', 6, true, 'p11_cmac'),
-  row('pkcs11configLABEL_CLAIM_PRIVATE_KEY', 7, true, 'p11_claim_key'),
-  row('pkcs11configLABEL_CLAIM_CERTIFICATE', 8, false, 'p11_claim_cert'),
-  row('pkcs11configLABEL_ROOT_CERTIFICATE', 9, false, 'p11_root_cert'),
-  row('pkcs11configLABEL_JITP_CERTIFICATE', 10, false, 'p11_jitp_cert'),
+  row('pkcs11configLABEL_DEVICE_PRIVATE_KEY_FOR_TLS', 1, true, 'p11_key', CKO.CKO_PRIVATE_KEY),
+  row('pkcs11configLABEL_DEVICE_PUBLIC_KEY_FOR_TLS', 2, false, 'p11_pubkey', CKO.CKO_PUBLIC_KEY),
+  row('pkcs11configLABEL_DEVICE_CERTIFICATE_FOR_TLS', 3, false, 'p11_cert', CKO.CKO_CERTIFICATE),
+  row('pkcs11configLABEL_CODE_VERIFICATION_KEY', 4, false, 'p11_codesign', CKO.CKO_PUBLIC_KEY),
+  row('pkcs11configLABEL_HMAC_KEY', 5, true, 'p11_hmac', CKO.CKO_SECRET_KEY),
+  row('pkcs11configLABEL_CMAC_KEY', 6, true, 'p11_cmac', CKO.CKO_SECRET_KEY),
+  row('pkcs11configLABEL_CLAIM_PRIVATE_KEY', 7, true, 'p11_claim_key', CKO.CKO_PRIVATE_KEY),
+  row('pkcs11configLABEL_CLAIM_CERTIFICATE', 8, false, 'p11_claim_cert', CKO.CKO_CERTIFICATE),
+  row('pkcs11configLABEL_ROOT_CERTIFICATE', 9, false, 'p11_root_cert', CKO.CKO_CERTIFICATE),
+  row('pkcs11configLABEL_JITP_CERTIFICATE', 10, false, 'p11_jitp_cert', CKO.CKO_CERTIFICATE),
 ]);
 
 /**

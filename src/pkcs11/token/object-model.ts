@@ -217,6 +217,9 @@ export function buildObject(template: AttributeMap, origin: 'create' | 'generate
     for (const [t, required] of typeAttrs) if (required && !template.has(t)) return invalid(CKR.CKR_TEMPLATE_INCOMPLETE, context, `this key needs ${ckaName(t)}`);
   }
 
+  if (getBool(template, A.CKA_ALWAYS_AUTHENTICATE) === true) {
+    return invalid(CKR.CKR_ATTRIBUTE_VALUE_INVALID, context, 'CKA_ALWAYS_AUTHENTICATE true is not supported: this token has no context-specific login, so it could not enforce it');
+  }
   const label = template.get(A.CKA_LABEL);
   if (label !== undefined && label.length > MAX_LABEL_BYTES) return invalid(CKR.CKR_DATA_LEN_RANGE, context, `CKA_LABEL is ${label.length} bytes; labels are at most ${MAX_LABEL_BYTES} (corePKCS11's pkcs11configMAX_LABEL_LENGTH)`);
   if (cls === CKO.CKO_CERTIFICATE && (label === undefined || label.length === 0)) {
@@ -374,16 +377,18 @@ export function isSensitiveAttribute(attrs: AttributeMap, type: number): boolean
  * @throws {Pkcs11Error} CKR_ACTION_PROHIBITED for an unmodifiable object, CKR_ATTRIBUTE_READ_ONLY,
  *   CKR_ATTRIBUTE_TYPE_INVALID
  */
-export function applyAttributeChanges(attrs: AttributeMap, changes: AttributeMap, context: string): AttributeMap {
+export function applyAttributeChanges(attrs: AttributeMap, changes: AttributeMap, context: string, options: { copy?: boolean } = {}): AttributeMap {
   const out = new Map(attrs);
-  if (getBool(attrs, A.CKA_MODIFIABLE) === false) invalid(CKR.CKR_ACTION_PROHIBITED, context, 'the object has CKA_MODIFIABLE false');
+  const copy = options.copy === true;
+  // A copy of an unmodifiable object is allowed (2.40 §5.7), and the copy may itself be made unmodifiable.
+  if (!copy && getBool(attrs, A.CKA_MODIFIABLE) === false) invalid(CKR.CKR_ACTION_PROHIBITED, context, 'the object has CKA_MODIFIABLE false');
   for (const [t, v] of changes) {
     if (!attrs.has(t)) invalid(CKR.CKR_ATTRIBUTE_TYPE_INVALID, context, `${ckaName(t)} is not an attribute of this object`);
     const now = getBool(attrs, t);
     const to = v[0] === 1;
     if (t === A.CKA_SENSITIVE) {
       if (now === true && !to) invalid(CKR.CKR_ATTRIBUTE_READ_ONLY, context, 'CKA_SENSITIVE can only be changed from false to true');
-    } else if (t === A.CKA_EXTRACTABLE || t === A.CKA_COPYABLE || t === A.CKA_DESTROYABLE) {
+    } else if (t === A.CKA_EXTRACTABLE || t === A.CKA_COPYABLE || t === A.CKA_DESTROYABLE || (copy && t === A.CKA_MODIFIABLE)) {
       if (now === false && to) invalid(CKR.CKR_ATTRIBUTE_READ_ONLY, context, `${ckaName(t)} can only be changed from true to false`);
     } else if (!SETTABLE.has(t)) {
       invalid(CKR.CKR_ATTRIBUTE_READ_ONLY, context, `${ckaName(t)} cannot be changed after the object is created`);

@@ -4,12 +4,17 @@ import { fromHex, toHex } from '../../bytes/hex.js';
 /**
  * A PIN as the token keeps it: never the PIN, never a fast hash of it.
  *
- * `PBKDF2-HMAC-SHA256(PIN, salt, iterations, 64)` gives 64 bytes: the first 32 are hashed once more
- * into `verifier` (what a login compares, in constant time), the last 32 are a one-time pad that
+ * `k = PBKDF2-HMAC-SHA256(PIN, salt, iterations, 32)` (one PBKDF2 block: an attacker's guess costs
+ * exactly what a login costs), then `verifier = HMAC(k, "nvsec PIN verifier")` (what a login
+ * compares, in constant time) and `pad = HMAC(k, "nvsec token key wrap")`, a one-time pad that
  * `wrappedKey` = token key XOR pad is stored under. A new salt is drawn every time a PIN is set, so
  * a pad is never reused. The token key (random, 32 bytes) encrypts private objects in stores that
  * encrypt (the directory store); both PINs wrap the same key, so the SO can reset the user PIN
  * without losing the user's keys.
+ *
+ * Whoever can read the stored record can guess PINs offline at PBKDF2 speed: the failure counter
+ * limits guesses made through the token, not copies of its storage. Long PINs, and storage only
+ * the device can read (encrypted NVS), are the defence there.
  */
 export interface PinRecord {
   readonly salt: string;
@@ -18,11 +23,14 @@ export interface PinRecord {
   readonly wrappedKey: string;
 }
 
+const VERIFIER_LABEL = new TextEncoder().encode('nvsec PIN verifier');
+const WRAP_LABEL = new TextEncoder().encode('nvsec token key wrap');
+
 function derive(crypto: CryptoProvider, pin: Uint8Array, salt: Uint8Array, iterations: number): { verifier: Uint8Array; pad: Uint8Array } {
-  const dk = crypto.pbkdf2('sha256', pin, salt, iterations, 64);
-  const verifier = crypto.digest('sha256', dk.subarray(0, 32));
-  const pad = dk.slice(32);
-  dk.fill(0);
+  const k = crypto.pbkdf2('sha256', pin, salt, iterations, 32);
+  const verifier = crypto.hmac('sha256', k, VERIFIER_LABEL);
+  const pad = crypto.hmac('sha256', k, WRAP_LABEL);
+  k.fill(0);
   return { verifier, pad };
 }
 

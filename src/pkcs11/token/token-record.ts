@@ -7,9 +7,12 @@ import type { PinRecord } from './pin-record.js';
  */
 export const TOKEN_RECORD_LABEL = '#nvsec-token';
 
+/** Format version of {@link TokenRecord} (2: PIN records of the single-block PBKDF2 derivation). */
+export const TOKEN_RECORD_VERSION = 2;
+
 /** What the token keeps about itself: label, serial, PINs and their failure counters. */
 export interface TokenRecord {
-  readonly version: 1;
+  readonly version: typeof TOKEN_RECORD_VERSION;
   /** The token label (at most 32 bytes of UTF-8, stored unpadded). */
   readonly label: string;
   /** 16 hex digits, random at C_InitToken. */
@@ -31,7 +34,7 @@ export function encodeTokenRecord(record: TokenRecord): Uint8Array {
 
 /**
  * The record in `bytes`.
- * @throws {RangeError} when the bytes are not a version-1 token record
+ * @throws {RangeError} when the bytes are not a token record of this version
  */
 export function decodeTokenRecord(bytes: Uint8Array): TokenRecord {
   let r: Partial<TokenRecord>;
@@ -41,8 +44,11 @@ export function decodeTokenRecord(bytes: Uint8Array): TokenRecord {
     throw new RangeError(`the token record is not JSON (${(e as Error).message})`);
   }
   const pinOk = (p: unknown): boolean => typeof p === 'object' && p !== null && ['salt', 'verifier', 'wrappedKey'].every((k) => typeof (p as Record<string, unknown>)[k] === 'string') && Number.isInteger((p as PinRecord).iterations);
-  if (r.version !== 1 || typeof r.label !== 'string' || typeof r.serial !== 'string' || !pinOk(r.so) || (r.user !== null && !pinOk(r.user)) || !Number.isInteger(r.soFailures) || !Number.isInteger(r.userFailures)) {
-    throw new RangeError('the token record is not a version-1 record (label, serial, so, user, soFailures, userFailures)');
+  if (typeof r.version === 'number' && r.version !== TOKEN_RECORD_VERSION) {
+    throw new RangeError(`the token record is version ${r.version}; this nvsec reads version ${TOKEN_RECORD_VERSION}: re-initialise the token (C_InitToken), which erases its objects`);
+  }
+  if (r.version !== TOKEN_RECORD_VERSION || typeof r.label !== 'string' || typeof r.serial !== 'string' || !pinOk(r.so) || (r.user !== null && !pinOk(r.user)) || !Number.isInteger(r.soFailures) || !Number.isInteger(r.userFailures)) {
+    throw new RangeError('the token record lacks label, serial, so, user, soFailures or userFailures');
   }
   return r as TokenRecord;
 }

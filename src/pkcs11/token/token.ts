@@ -28,7 +28,7 @@ import { DIGEST_MECHANISMS, FAMILY_KEY_TYPES, MECHANISM_INFO, MGF1_HASHES, type 
 import { decodeObjectAttributes, encodeObjectAttributes } from './object-codec.js';
 import { type ObjectContext, applyAttributeChanges, buildObject, ecCurve, isPrivateObject, isSensitiveAttribute, isTokenObject, templateClass, zeroizeSecrets } from './object-model.js';
 import { makePinRecord, openPinRecord } from './pin-record.js';
-import { TOKEN_RECORD_LABEL, type TokenRecord, decodeTokenRecord, encodeTokenRecord } from './token-record.js';
+import { TOKEN_RECORD_LABEL, TOKEN_RECORD_VERSION, type TokenRecord, decodeTokenRecord, encodeTokenRecord } from './token-record.js';
 
 /** A random generator the token draws from (C_GenerateRandom): a seeded CTR_DRBG. */
 export interface TokenRandom {
@@ -149,6 +149,12 @@ type Operation =
       updated: boolean;
     };
 
+/** An object just added, and the object it replaced (values intact, for a rollback). */
+interface Placed {
+  readonly handle: number;
+  readonly replaced: TokenObject | null;
+}
+
 type CryptOp = Extract<Operation, { kind: 'sign' | 'verify' }>;
 type OpOf<K extends Operation['kind']> = K extends 'sign' | 'verify' ? CryptOp : Extract<Operation, { kind: K }>;
 
@@ -210,20 +216,25 @@ export class Token {
   private readonly objects = new Map<number, TokenObject>();
   private readonly byLabel = new Map<string, Set<number>>();
   private nextSessionObject = SESSION_OBJECT_BASE;
-  /** Private token objects not loaded yet (the store needs the token key: after user login). */
-  private lockedPrivate = false;
+  /** Problems found in the store (objects ignored), in words. */
+  readonly notes: string[] = [];
 
   constructor(options: TokenOptions) {
     this.store = options.store;
     this.crypto = options.crypto;
     this.keys = options.keys;
     this.random = options.random;
-    this.pinIterations = options.pinIterations ?? 100_000;
-    this.maxPinTries = options.maxPinTries ?? 10;
-    this.minPin = options.minPinLength ?? 4;
-    this.maxPin = options.maxPinLength ?? 64;
-    this.maxSessions = options.maxSessions ?? 64;
-    this.slotId = options.slotId ?? 1;
+    const int = (v: number | undefined, fallback: number, min: number, max: number, name: string): number => {
+      const n = v ?? fallback;
+      if (!Number.isInteger(n) || n < min || n > max) throw new RangeError(`"${name}" must be an integer ${min}..${max}, got ${String(v)}`);
+      return n;
+    };
+    this.pinIterations = int(options.pinIterations, 100_000, 1_000, 100_000_000, 'pinIterations');
+    this.maxPinTries = int(options.maxPinTries, 10, 1, 1_000, 'maxPinTries');
+    this.minPin = int(options.minPinLength, 4, 1, 255, 'minPinLength');
+    this.maxPin = int(options.maxPinLength, 64, this.minPin, 255, 'maxPinLength');
+    this.maxSessions = int(options.maxSessions, 64, 1, 1_000_000, 'maxSessions');
+    this.slotId = int(options.slotId, 1, 0, 0xffffffff, 'slotId');
   }
 
   // ---------------------------------------------------------------- library
@@ -327,8 +338,7 @@ export class Token {
 
   private pinFlags(failures: number, low: number, final: number, locked: number): number {
     if (failures >= this.maxPinTries) return locked;
-    if (failures === this.maxPinTries - 1) return low | final;
-    return failures > 0 ? low : 0;
+    return (failures > 0 ? low : 0) | (failures === this.maxPinTries - 1 ? final : 0);
   }
 
   /** C_GetMechanismList. @throws {Pkcs11Error} CKR_SLOT_ID_INVALID */
@@ -370,7 +380,7 @@ export class Token {
         this.storeCall('C_InitToken', () => store.setWrappingKey(tokenKey, { reset: true }));
       }
       this.saveRecord({
-        version: 1,
+        version: TOKEN_RECORD_VERSION,
         label: label.replace(/ +$/, ''),
         serial: toHex(this.crypto.randomBytes(8)).toUpperCase(),
         so: makePinRecord(this.crypto, soPin, tokenKey, this.pinIterations),
@@ -378,11 +388,10 @@ export class Token {
         soFailures: 0,
         userFailures: 0,
       });
-      if (isWrappingObjectStore(this.store)) this.store.setWrappingKey(null);
     } finally {
       tokenKey.fill(0);
+      if (isWrappingObjectStore(this.store)) this.store.setWrappingKey(null);
     }
-    this.lockedPrivate = false;
   }
 
   /**
@@ -405,8 +414,9 @@ export class Token {
   setPin(session: number, oldPin: Uint8Array, newPin: Uint8Array): void {
     const s = this.requireSession(session);
     if (!s.rw) throw pkcs11Error(CKR.CKR_SESSION_READ_ONLY, 'C_SetPIN');
+    if (this.record === null) throw pkcs11Error(CKR.CKR_TOKEN_NOT_RECOGNIZED, 'C_SetPIN: the token is not initialised; run C_InitToken first');
     const who = this.login ?? 'user';
-    if (who === 'user' && this.record!.user === null) throw pkcs11Error(CKR.CKR_USER_PIN_NOT_INITIALIZED, 'C_SetPIN');
+    if (who === 'user' && this.record.user === null) throw pkcs11Error(CKR.CKR_USER_PIN_NOT_INITIALIZED, 'C_SetPIN');
     this.checkPinLength(newPin, 'C_SetPIN');
     const key = this.checkPin(who, oldPin, 'C_SetPIN');
     try {
@@ -473,16 +483,21 @@ export class Token {
     if (who === 'so' && [...this.sessions.values()].some((s) => !s.rw)) throw pkcs11Error(CKR.CKR_SESSION_READ_ONLY_EXISTS, 'C_Login: close the read-only sessions before the SO logs in');
     const key = this.checkPin(who, pin, 'C_Login');
     if (who === 'so') {
+      this.setLogin('so');
       this.soKey = key;
-    } else {
-      if (isWrappingObjectStore(this.store)) {
-        const store = this.store;
-        this.storeCall('C_Login', () => store.setWrappingKey(key));
-      }
-      key.fill(0);
-      if (this.lockedPrivate) this.loadObjects(true);
+      return;
     }
-    this.setLogin(who);
+    const store = this.store;
+    try {
+      if (isWrappingObjectStore(store)) this.storeCall('C_Login', () => store.setWrappingKey(key));
+      this.loadObjects(true);
+    } catch (e) {
+      this.dropPrivateObjects();
+      throw e;
+    } finally {
+      key.fill(0);
+    }
+    this.setLogin('user');
   }
 
   /** C_Logout. @throws {Pkcs11Error} CKR_USER_NOT_LOGGED_IN */
@@ -502,7 +517,7 @@ export class Token {
   createObject(session: number, template: readonly RawAttribute[]): number {
     const s = this.requireSession(session);
     const attrs = buildObject(toAttributeMap(template, 'C_CreateObject'), 'create', this.context, 'C_CreateObject');
-    return this.addObject(s, attrs, 'C_CreateObject');
+    return this.addObjectFinal(s, attrs, 'C_CreateObject');
   }
 
   /** C_CopyObject: a copy with `template` applied (only settable attributes, CKA_TOKEN and CKA_PRIVATE). */
@@ -511,7 +526,7 @@ export class Token {
     const o = this.requireObject(object, 'C_CopyObject');
     if (getBool(o.attrs, CKA.CKA_COPYABLE) === false) throw pkcs11Error(CKR.CKR_ACTION_PROHIBITED, 'C_CopyObject: the object has CKA_COPYABLE false');
     const changes = toAttributeMap(template, 'C_CopyObject');
-    const base = new Map(o.attrs);
+    const base: AttributeMap = new Map([...o.attrs].map(([t, v]) => [t, ownCopy(v)]));
     for (const t of [CKA.CKA_TOKEN, CKA.CKA_PRIVATE]) {
       const v = changes.get(t);
       if (v !== undefined) {
@@ -523,8 +538,8 @@ export class Token {
     if ((cls === CKO.CKO_PRIVATE_KEY || cls === CKO.CKO_SECRET_KEY) && getBool(base, CKA.CKA_PRIVATE) === false) {
       throw pkcs11Error(CKR.CKR_TEMPLATE_INCONSISTENT, 'C_CopyObject: private and secret keys stay private');
     }
-    const attrs = applyAttributeChanges(base, changes, 'C_CopyObject');
-    return this.addObject(s, attrs, 'C_CopyObject');
+    const attrs = applyAttributeChanges(base, changes, 'C_CopyObject', { copy: true });
+    return this.addObjectFinal(s, attrs, 'C_CopyObject');
   }
 
   /** C_DestroyObject. @throws {Pkcs11Error} CKR_OBJECT_HANDLE_INVALID, CKR_SESSION_READ_ONLY, CKR_ACTION_PROHIBITED */
@@ -600,7 +615,8 @@ export class Token {
       let ok = true;
       for (const [t, v] of want) {
         const have = o.attrs.get(t);
-        if (have === undefined || !sameBytes(have, v)) {
+        // A value C_GetAttributeValue would not reveal never matches: a search must not be an oracle for it.
+        if (have === undefined || isSensitiveAttribute(o.attrs, t) || !sameBytes(have, v)) {
           ok = false;
           break;
         }
@@ -693,7 +709,11 @@ export class Token {
     const mech = SIGN_MECHANISMS.get(mechanism.mechanism);
     if (mech === undefined) throw pkcs11Error(CKR.CKR_MECHANISM_INVALID, `${fn}: ${ckmName(mechanism.mechanism)} is not a supported signing mechanism`);
     const key = this.objects.get(keyHandle);
-    if (key === undefined) throw pkcs11Error(CKR.CKR_KEY_HANDLE_INVALID, `${fn}: no key has handle ${keyHandle}`);
+    if (key === undefined) {
+      // Private token objects are read from the store only at login.
+      if (this.login !== 'user' && this.store.list().some((i) => i.handle === keyHandle && i.isPrivate)) throw pkcs11Error(CKR.CKR_USER_NOT_LOGGED_IN, `${fn}: the key is private; log in first`);
+      throw pkcs11Error(CKR.CKR_KEY_HANDLE_INVALID, `${fn}: no key has handle ${keyHandle}`);
+    }
     if (!this.visible(key)) throw pkcs11Error(CKR.CKR_USER_NOT_LOGGED_IN, `${fn}: the key is private; log in first`);
     const cls = getUlong(key.attrs, CKA.CKA_CLASS);
     const symmetric = mech.family === 'hmac' || mech.family === 'cmac';
@@ -967,32 +987,44 @@ export class Token {
       }
       const pubAttrs = buildObject(pub, 'generate', this.context, fn, CKO.CKO_PUBLIC_KEY);
       const privAttrs = buildObject(priv, 'generate', this.context, fn, CKO.CKO_PRIVATE_KEY);
-      const privateKey = this.addObject(s, privAttrs, fn);
-      let publicKey: number;
+      const first = this.addObject(s, privAttrs, fn);
+      let second: Placed;
       try {
-        publicKey = this.addObject(s, pubAttrs, fn);
+        second = this.addObject(s, pubAttrs, fn);
       } catch (e) {
-        this.rollback(privateKey);
+        this.undo(first);
         throw e;
       }
-      return { publicKey, privateKey };
+      for (const r of [first.replaced, second.replaced]) if (r !== null) zeroizeSecrets(r.attrs);
+      return { publicKey: second.handle, privateKey: first.handle };
     } finally {
       for (const b of secret) b.fill(0);
       priv.get(CKA.CKA_VALUE)?.fill(0);
     }
   }
 
-  private rollback(handle: number): void {
-    const o = this.objects.get(handle);
+  /**
+   * Takes back an object just added: the object it replaced is saved back (so a failed key pair
+   * generation never costs the old credential), or the new one is destroyed. Errors here are
+   * swallowed: the caller reports the original one.
+   */
+  private undo(placed: Placed): void {
+    const o = this.objects.get(placed.handle);
     if (o === undefined) return;
-    if (o.storeLabel !== null) {
-      try {
-        this.store.destroy(o.handle);
-      } catch {
-        /* the original error is the one to report */
+    const old = placed.replaced;
+    try {
+      if (o.storeLabel !== null) {
+        if (old !== null) this.saveObject(o.storeLabel, old.attrs, 'rollback');
+        else this.store.destroy(o.handle);
       }
+    } catch {
+      /* the original error is the one to report */
     }
     this.forget(o);
+    if (old !== null) {
+      this.objects.set(old.handle, old);
+      this.index(old);
+    }
   }
 
   /** C_GenerateRandom: bytes from the token's CTR_DRBG. @throws {Pkcs11Error} CKR_ARGUMENTS_BAD for a length of 0 */
@@ -1065,7 +1097,14 @@ export class Token {
   private checkPin(who: 'user' | 'so', pin: Uint8Array, fn: string): Uint8Array {
     const r = this.record!;
     const failures = who === 'so' ? r.soFailures : r.userFailures;
-    if (failures >= this.maxPinTries) throw pkcs11Error(CKR.CKR_PIN_LOCKED, `${fn}: the ${who === 'so' ? 'SO' : 'user'} PIN is locked after ${failures} wrong tries${who === 'user' ? '; the SO can set a new one (C_InitPIN)' : '; the token must be re-initialised'}`);
+    if (failures >= this.maxPinTries) {
+      throw new Pkcs11Error(
+        CKR.CKR_PIN_LOCKED,
+        who === 'user'
+          ? `${fn}: the user PIN is locked after ${failures} wrong tries; the SO can set a new one (C_InitPIN)`
+          : `${fn}: the SO PIN is locked after ${failures} wrong tries; nothing can unlock it: erase the token's storage (its directory, or its NVS partition) and initialise it again, losing its objects`,
+      );
+    }
     const counted = who === 'so' ? { ...r, soFailures: failures + 1 } : { ...r, userFailures: failures + 1 };
     this.saveRecord(counted);
     const key = openPinRecord(this.crypto, (who === 'so' ? r.so : r.user)!, pin);
@@ -1081,20 +1120,29 @@ export class Token {
     if (this.login === who) return;
     const was = this.login;
     this.login = who;
-    this.soKey?.fill(0);
-    if (who !== 'so') this.soKey = null;
+    if (was === 'so') {
+      this.soKey?.fill(0);
+      this.soKey = null;
+    }
     if (was === 'user') {
       for (const s of this.sessions.values()) s.op = null;
-      for (const o of [...this.objects.values()]) {
-        if (!isPrivateObject(o.attrs)) continue;
-        dropPrepared(o);
-        if (o.storeLabel !== null && isWrappingObjectStore(this.store)) {
-          this.forget(o);
-          this.lockedPrivate = true;
-        }
-      }
-      if (isWrappingObjectStore(this.store)) this.store.setWrappingKey(null);
+      this.dropPrivateObjects();
     }
+  }
+
+  /**
+   * Private objects are in memory only while the user is logged in: private token objects are
+   * forgotten (their secrets zeroized; they are read again at the next login), private session
+   * objects keep their values (they exist nowhere else) but lose their prepared keys, and an
+   * encrypting store forgets its key.
+   */
+  private dropPrivateObjects(): void {
+    for (const o of [...this.objects.values()]) {
+      if (!isPrivateObject(o.attrs)) continue;
+      if (o.storeLabel !== null) this.forget(o);
+      else dropPrepared(o);
+    }
+    if (isWrappingObjectStore(this.store)) this.store.setWrappingKey(null);
   }
 
   private closeAll(): void {
@@ -1108,6 +1156,7 @@ export class Token {
 
   private loadToken(): void {
     this.record = null;
+    this.notes.length = 0;
     this.recordHandle = this.storeCall('C_Initialize', () => this.store.find(TOKEN_RECORD_LABEL));
     if (this.recordHandle !== null) {
       const { data } = this.storeCall('C_Initialize', () => this.store.get(this.recordHandle!));
@@ -1120,23 +1169,22 @@ export class Token {
     this.loadObjects(false);
   }
 
-  /** Loads the stored objects into memory: public ones, and private ones when the store can read them. */
-  private loadObjects(privateOnly: boolean): void {
-    const wrapping = isWrappingObjectStore(this.store);
-    this.lockedPrivate = false;
+  /**
+   * Reads the stored objects into memory: the public ones (at C_Initialize), or the private ones
+   * (at user login). A blob that is not a token object (damaged, or a raw DER blob written by a
+   * corePKCS11 PAL) is left alone and reported in {@link Token.notes}.
+   */
+  private loadObjects(privateOnes: boolean): void {
     for (const info of this.store.list()) {
-      if (info.label === TOKEN_RECORD_LABEL || this.objects.has(info.handle)) continue;
-      if (privateOnly && !info.isPrivate) continue;
-      if (info.isPrivate && wrapping && this.login !== 'user' && !privateOnly) {
-        this.lockedPrivate = true;
-        continue;
-      }
-      const { data } = this.storeCall('C_Initialize', () => this.store.get(info.handle));
+      if (info.label === TOKEN_RECORD_LABEL || this.objects.has(info.handle) || info.isPrivate !== privateOnes) continue;
+      const { data } = this.storeCall(privateOnes ? 'C_Login' : 'C_Initialize', () => this.store.get(info.handle));
       let attrs: AttributeMap;
       try {
         attrs = decodeObjectAttributes(data);
       } catch (e) {
-        throw pkcs11Error(CKR.CKR_DEVICE_ERROR, `the stored object "${info.label}" is damaged (${(e as Error).message}); destroy it and store it again`, { cause: e });
+        const note = `the stored object "${info.label}" (store handle ${info.handle}) is not a token object (${(e as Error).message}): it is ignored; erase it with the store's tools or re-initialise the token`;
+        if (!this.notes.includes(note)) this.notes.push(note);
+        continue;
       } finally {
         data.fill(0);
       }
@@ -1146,46 +1194,76 @@ export class Token {
     }
   }
 
-  private addObject(s: Session, attrs: AttributeMap, fn: string): number {
+  /** Adds an object; what it replaced is gone for good. */
+  private addObjectFinal(s: Session, attrs: AttributeMap, fn: string): number {
+    const placed = this.addObject(s, attrs, fn);
+    if (placed.replaced !== null) zeroizeSecrets(placed.replaced.attrs);
+    return placed.handle;
+  }
+
+  /**
+   * Adds an object: a session object in memory, a token object in the store (see
+   * {@link Token.placeFor}). The object it replaced, if any, is out of the token but its values
+   * are left intact for {@link Token.undo}; the caller zeroizes them.
+   */
+  private addObject(s: Session, attrs: AttributeMap, fn: string): Placed {
     this.requireWritable(s, attrs, fn);
     if (!isTokenObject(attrs)) {
       const handle = ++this.nextSessionObject;
       const o: TokenObject = { handle, attrs, storeLabel: null, session: s.handle, prepared: null };
       this.objects.set(handle, o);
       this.index(o);
-      return handle;
+      return { handle, replaced: null };
     }
-    const storeLabel = this.storeLabelFor(attrs);
+    const { storeLabel, replaces } = this.placeFor(attrs, fn);
     const handle = this.saveObject(storeLabel, attrs, fn);
-    const old = this.objects.get(handle);
-    if (old !== undefined) this.forget(old);
+    if (replaces !== null) this.retire(replaces);
     const o: TokenObject = { handle, attrs, storeLabel, session: null, prepared: null };
     this.objects.set(handle, o);
     this.index(o);
-    return handle;
+    return { handle, replaced: replaces };
   }
 
   /**
-   * Where a new token object is stored. A token object with the same non-empty label and class is
-   * replaced (the corePKCS11 PAL's overwrite semantics; handle kept); a credential label goes to
-   * its fixed slot when its secrecy fits; anything else gets a fresh generated store label.
+   * Where a new token object is stored, and what it replaces (corePKCS11's overwrite-by-label
+   * semantics, within the access rules):
+   * - a credential label of {@link DEFAULT_OBJECTS} goes to its fixed slot when the class fits;
+   * - otherwise a token object of the same non-empty label and class is replaced (its handle kept);
+   * - otherwise a fresh generated store label.
+   * Replacing needs the old object to be visible, destroyable and modifiable; an unseen private
+   * object in a slot (the user is logged out) is never overwritten.
+   *
+   * @throws {Pkcs11Error} CKR_ACTION_PROHIBITED, CKR_USER_NOT_LOGGED_IN
    */
-  private storeLabelFor(attrs: AttributeMap): string {
+  private placeFor(attrs: AttributeMap, fn: string): { storeLabel: string; replaces: TokenObject | null } {
     const labelBytes = attrs.get(CKA.CKA_LABEL) ?? EMPTY;
     const cls = getUlong(attrs, CKA.CKA_CLASS);
+    const label = new TextDecoder().decode(labelBytes);
+    const replaceable = (o: TokenObject): TokenObject => {
+      if (getBool(o.attrs, CKA.CKA_DESTROYABLE) === false || getBool(o.attrs, CKA.CKA_MODIFIABLE) === false) {
+        throw pkcs11Error(CKR.CKR_ACTION_PROHIBITED, `${fn}: a token object labelled "${label}" of this class exists and is not destroyable or not modifiable, so it cannot be replaced`);
+      }
+      return o;
+    };
+    const slot = DEFAULT_OBJECTS.find((d) => d.label === label && d.objectClass === cls);
+    if (slot !== undefined) {
+      const h = this.store.find(slot.label);
+      const occupant = h === null ? undefined : this.objects.get(h);
+      if (occupant !== undefined) return { storeLabel: slot.label, replaces: replaceable(occupant) };
+      if (h !== null && this.login !== 'user' && this.store.list().some((i) => i.handle === h && i.isPrivate)) {
+        throw pkcs11Error(CKR.CKR_USER_NOT_LOGGED_IN, `${fn}: "${slot.label}" holds a private object; log in as the user to replace it`);
+      }
+      return { storeLabel: slot.label, replaces: null };
+    }
     if (labelBytes.length > 0) {
       for (const h of this.byLabel.get(labelKey(labelBytes)) ?? []) {
         const o = this.objects.get(h)!;
-        if (o.storeLabel !== null && getUlong(o.attrs, CKA.CKA_CLASS) === cls) return o.storeLabel;
+        if (o.storeLabel !== null && getUlong(o.attrs, CKA.CKA_CLASS) === cls && this.visible(o)) return { storeLabel: o.storeLabel, replaces: replaceable(o) };
       }
     }
-    const label = new TextDecoder().decode(labelBytes);
-    const secret = cls === CKO.CKO_PRIVATE_KEY || cls === CKO.CKO_SECRET_KEY;
-    const slot = DEFAULT_OBJECTS.find((d) => d.label === label);
-    if (slot !== undefined && slot.secret === secret) return slot.label;
     for (;;) {
       const candidate = `#o${toHex(this.crypto.randomBytes(8))}`;
-      if (this.store.find(candidate) === null) return candidate;
+      if (this.store.find(candidate) === null) return { storeLabel: candidate, replaces: null };
     }
   }
 
@@ -1203,11 +1281,21 @@ export class Token {
     this.record = record;
   }
 
+  /** Takes an object out of the token (memory only) and zeroizes its secrets. */
   private forget(o: TokenObject): void {
+    this.retire(o);
+    zeroizeSecrets(o.attrs);
+  }
+
+  /**
+   * Takes an object out of the token's memory, leaving its values intact: its prepared key is
+   * dropped and every operation that uses it ends (a destroyed key must not keep signing).
+   */
+  private retire(o: TokenObject): void {
+    for (const s of this.sessions.values()) if ((s.op?.kind === 'sign' || s.op?.kind === 'verify') && s.op.key === o) s.op = null;
     dropPrepared(o);
     this.unindex(o);
-    this.objects.delete(o.handle);
-    zeroizeSecrets(o.attrs);
+    if (this.objects.get(o.handle) === o) this.objects.delete(o.handle);
   }
 
   private index(o: TokenObject): void {
