@@ -6,6 +6,7 @@ import { fromHex, toHex } from '../bytes/hex.js';
 import { TOKEN_CURVE_BYTES, type TokenCurve } from '../crypto/key-crypto.js';
 import { NvsecError } from '../errors/nvsec-error.js';
 import { CKA, CKF_MECHANISM, CKF_TOKEN } from '../pkcs11/constants.js';
+import { digestInfo } from '../crypto/digest-info.js';
 import { publicLabelFor } from '../pkcs11/pal/default-labels.js';
 import { ckmName, flagNames } from '../pkcs11/constant-name.js';
 import { type ObjectClassName, OBJECT_CLASSES, type ObjectSummary, SIGN_ALGORITHMS, type SignAlgorithm, TokenSession } from '../pkcs11/token-session.js';
@@ -49,12 +50,6 @@ const utf8 = new TextEncoder();
 const KEYGEN_TYPES = ['ec:P-256', 'ec:P-384', 'rsa:2048', 'rsa:3072'] as const;
 const HASHES = ['sha256', 'sha384', 'sha512'] as const;
 type HashChoice = (typeof HASHES)[number];
-/** DER DigestInfo prefixes (RFC 8017 §9.2, note 1): RSA-PKCS signs prefix ‖ digest. */
-const DIGEST_INFO_PREFIX: Readonly<Record<HashChoice, string>> = Object.freeze({
-  sha256: '3031300d060960864801650304020105000420',
-  sha384: '3041300d060960864801650304020205000430',
-  sha512: '3051300d060960864801650304020305000440',
-});
 const SECRET_KEY_ALGORITHMS = new Set<SignAlgorithm>(['SHA256-HMAC', 'AES-CMAC']);
 const isEcdsa = (a: SignAlgorithm): boolean => a.startsWith('ECDSA');
 
@@ -322,6 +317,13 @@ async function withToken<T>(opts: StoreOptions, work: (store: OpenTokenStore, to
   }
 }
 
+/** Says on stderr that a private key is about to be stored unencrypted (an nvs: image without --nvs-keys). */
+function warnPlaintext(store: OpenTokenStore): void {
+  if (store.kind === 'nvs' && !store.encrypted) {
+    process.stderr.write(`nvsec: warning: ${store.description} is not encrypted (no --nvs-keys): the private key is stored in plaintext; on a device use an encrypted NVS partition\n`);
+  }
+}
+
 function isInitialized(token: Token): boolean {
   return (token.getTokenInfo(token.slotId).flags & CKF_TOKEN.CKF_TOKEN_INITIALIZED) !== 0;
 }
@@ -543,7 +545,8 @@ async function importObject(opts: ImportOptions, cmd: Command): Promise<void> {
   checkLabel(opts.label, cmd);
   const id = parseId(opts.id, cmd);
   const common = { label: opts.label, ...(id === undefined ? {} : { id }) };
-  await withToken(opts, (_store, token) => {
+  await withToken(opts, (store, token) => {
+    if (opts.key !== undefined || opts.secret !== undefined) warnPlaintext(store);
     const { s } = session(token, opts, true, 'token import');
     try {
       const created: { handle: number; class: ObjectClassName }[] = [];
@@ -588,7 +591,8 @@ async function keygen(opts: KeygenOptions, cmd: Command): Promise<void> {
   checkLabel(opts.label, cmd);
   const id = parseId(opts.id, cmd);
   const [family, size] = opts.type.split(':') as ['ec' | 'rsa', string];
-  await withToken(opts, (_store, token) => {
+  await withToken(opts, (store, token) => {
+    warnPlaintext(store);
     const { s } = session(token, opts, true, 'token keygen');
     try {
       requireFreeLabel(s, opts.label, 'private-key');
@@ -636,12 +640,7 @@ function signInput(opts: SignOptions, cmd: Command): Uint8Array {
     return data;
   }
   const digest = new Uint8Array(crypto.createHash(opts.hash).update(data).digest());
-  if (alg === 'ECDSA') return digest;
-  const prefix = fromHex(DIGEST_INFO_PREFIX[opts.hash]);
-  const out = new Uint8Array(prefix.length + digest.length);
-  out.set(prefix);
-  out.set(digest, prefix.length);
-  return out;
+  return alg === 'ECDSA' ? digest : digestInfo(opts.hash, digest);
 }
 
 function ecdsaToDer(raw: Uint8Array): Uint8Array {

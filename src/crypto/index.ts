@@ -15,3 +15,4 @@ export {
   type TokenCurve,
 } from './key-crypto.js';
 export { aesCmac } from './cmac.js';
+export { DIGEST_INFO_PREFIXES, digestInfo, digestInfoHash } from './digest-info.js';

@@ -11,6 +11,7 @@ import {
   TOKEN_CURVE_BYTES,
   type TokenCurve,
 } from '../crypto/key-crypto.js';
+import { DER_TAG, derEncode, derUnsignedInteger } from '../bytes/der.js';
 import { type HashName, hashLength } from '../crypto/provider.js';
 import { rsaModulusBits } from '../crypto/public-key.js';
 import { emsaPssEncode, emsaPssVerify } from '../crypto/rsa-pss.js';
@@ -90,41 +91,6 @@ function checkCurve(curve: TokenCurve): number {
   return w;
 }
 
-/** A DER length field. */
-function derLength(n: number): number[] {
-  if (n < 0x80) return [n];
-  if (n < 0x100) return [0x81, n];
-  return [0x82, n >>> 8, n & 0xff];
-}
-
-/** DER TLV of `tag` around the concatenation of `parts`, in one new array. */
-function derTlv(tag: number, parts: readonly Uint8Array[]): Uint8Array {
-  let len = 0;
-  for (const p of parts) len += p.length;
-  const head = [tag, ...derLength(len)];
-  const out = new Uint8Array(head.length + len);
-  out.set(head);
-  let o = head.length;
-  for (const p of parts) {
-    out.set(p, o);
-    o += p.length;
-  }
-  return out;
-}
-
-/** DER INTEGER of an unsigned big-endian value (leading zeros dropped, 0x00 added when the top bit is set). */
-function derUnsigned(v: Uint8Array): Uint8Array {
-  let i = 0;
-  while (i < v.length - 1 && v[i] === 0) i++;
-  const body = v.subarray(i);
-  const pad = body.length === 0 || (body[0]! & 0x80) !== 0;
-  const out = new Uint8Array(body.length + (pad ? 1 : 0));
-  out.set(body, pad ? 1 : 0);
-  const tlv = derTlv(0x02, [out]);
-  out.fill(0);
-  return tlv;
-}
-
 /**
  * A SEC1 ECPrivateKey (RFC 5915) DER of scalar `d` and its public point: built in a byte array
  * that is zeroized after use, unlike a JWK, whose base64url strings JS cannot wipe.
@@ -132,11 +98,11 @@ function derUnsigned(v: Uint8Array): Uint8Array {
 function ecPrivateKeyObject(curve: TokenCurve, d: Uint8Array, point: Uint8Array): crypto.KeyObject {
   const parts: Uint8Array[] = [
     new Uint8Array([0x02, 0x01, 0x01]),
-    derTlv(0x04, [d]),
-    derTlv(0xa0, [new Uint8Array(CURVE_OID_DER[curve])]),
-    derTlv(0xa1, [derTlv(0x03, [new Uint8Array([0]), point])]),
+    derEncode(DER_TAG.OCTET_STRING, d),
+    derEncode(0xa0, new Uint8Array(CURVE_OID_DER[curve])),
+    derEncode(0xa1, derEncode(DER_TAG.BIT_STRING, new Uint8Array([0]), point)),
   ];
-  const der = derTlv(0x30, parts);
+  const der = derEncode(DER_TAG.SEQUENCE, ...parts);
   try {
     return crypto.createPrivateKey({ key: buf(der), format: 'der', type: 'sec1' });
   } finally {
@@ -147,8 +113,8 @@ function ecPrivateKeyObject(curve: TokenCurve, d: Uint8Array, point: Uint8Array)
 
 /** A PKCS#1 RSAPrivateKey DER of the components, zeroized after OpenSSL parsed it. */
 function rsaPrivateKeyObject(k: RsaPrivateComponents): crypto.KeyObject {
-  const ints = [new Uint8Array([0]), k.n, k.e, k.d, k.p, k.q, k.dp, k.dq, k.qi].map(derUnsigned);
-  const der = derTlv(0x30, ints);
+  const ints = [new Uint8Array([0]), k.n, k.e, k.d, k.p, k.q, k.dp, k.dq, k.qi].map(derUnsignedInteger);
+  const der = derEncode(DER_TAG.SEQUENCE, ...ints);
   try {
     return crypto.createPrivateKey({ key: buf(der), format: 'der', type: 'pkcs1' });
   } finally {

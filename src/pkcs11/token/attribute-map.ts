@@ -1,3 +1,4 @@
+import { bytesEqual } from '../../bytes/equal.js';
 import { attributeValueType } from '../attribute-types.js';
 import { CKR } from '../constants.js';
 import { ckaName } from '../constant-name.js';
@@ -57,7 +58,7 @@ export function toAttributeMap(template: readonly RawAttribute[], context: strin
       v = ulongBytes(n);
     }
     const seen = out.get(type);
-    if (seen !== undefined && !sameBytes(seen, v)) throw pkcs11Error(CKR.CKR_TEMPLATE_INCONSISTENT, `${context}: ${ckaName(type)} is given twice with different values`);
+    if (seen !== undefined && !bytesEqual(seen, v)) throw pkcs11Error(CKR.CKR_TEMPLATE_INCONSISTENT, `${context}: ${ckaName(type)} is given twice with different values`);
     out.set(type, ownCopy(v));
   }
   return out;
@@ -81,11 +82,4 @@ export function getUlong(attrs: AttributeMap, type: number): number | undefined 
 export function getBool(attrs: AttributeMap, type: number): boolean | undefined {
   const v = attrs.get(type);
   return v === undefined ? undefined : v[0] === 1;
-}
-
-/** Byte equality (not constant time: for attribute matching, never for secrets). */
-export function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
-  if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
-  return true;
 }

@@ -1,7 +1,9 @@
 import { aesCmac } from '../../crypto/cmac.js';
+import { DIGEST_INFO_PREFIXES, digestInfoHash } from '../../crypto/digest-info.js';
 import type { KeyCrypto, PreparedPrivateKey, PreparedPublicKey, SignatureScheme } from '../../crypto/key-crypto.js';
 import { TOKEN_CURVE_BYTES } from '../../crypto/key-crypto.js';
 import { type CryptoProvider, type HashName, hashLength, type IncrementalHash } from '../../crypto/provider.js';
+import { bytesEqual } from '../../bytes/equal.js';
 import { toHex } from '../../bytes/hex.js';
 import {
   CK_UNAVAILABLE_INFORMATION,
@@ -22,7 +24,7 @@ import { Pkcs11Error, pkcs11Error } from '../pkcs11-error.js';
 import { DEFAULT_OBJECTS } from '../pal/default-labels.js';
 import { type ObjectStore, isWrappingObjectStore } from '../pal/object-store.js';
 import { PalError } from '../pal/pal-error.js';
-import { type AttributeMap, type RawAttribute, boolBytes, getBool, getUlong, ownCopy, sameBytes, toAttributeMap, ulongBytes } from './attribute-map.js';
+import { type AttributeMap, type RawAttribute, boolBytes, getBool, getUlong, ownCopy, toAttributeMap, ulongBytes } from './attribute-map.js';
 import { EC_PARAMS, bitLength } from './key-encoding.js';
 import { DIGEST_MECHANISMS, FAMILY_KEY_TYPES, MECHANISM_INFO, MGF1_HASHES, type MechanismInfo, SIGN_MECHANISMS, type SignMechanism } from './mechanisms.js';
 import { decodeObjectAttributes, encodeObjectAttributes } from './object-codec.js';
@@ -616,7 +618,7 @@ export class Token {
       for (const [t, v] of want) {
         const have = o.attrs.get(t);
         // A value C_GetAttributeValue would not reveal never matches: a search must not be an oracle for it.
-        if (have === undefined || isSensitiveAttribute(o.attrs, t) || !sameBytes(have, v)) {
+        if (have === undefined || isSensitiveAttribute(o.attrs, t) || !bytesEqual(have, v)) {
           ok = false;
           break;
         }
@@ -948,7 +950,7 @@ export class Token {
         const params = pub.get(CKA.CKA_EC_PARAMS);
         if (params === undefined) throw pkcs11Error(CKR.CKR_TEMPLATE_INCOMPLETE, `${fn}: the public template needs CKA_EC_PARAMS`);
         const curve = ecCurve(params, fn);
-        if (priv.has(CKA.CKA_EC_PARAMS) && !sameBytes(priv.get(CKA.CKA_EC_PARAMS)!, params)) throw pkcs11Error(CKR.CKR_TEMPLATE_INCONSISTENT, `${fn}: the two templates name different curves`);
+        if (priv.has(CKA.CKA_EC_PARAMS) && !bytesEqual(priv.get(CKA.CKA_EC_PARAMS)!, params)) throw pkcs11Error(CKR.CKR_TEMPLATE_INCONSISTENT, `${fn}: the two templates name different curves`);
         const { d, point } = this.keys.generateEcKey(curve);
         secret = [d];
         pub.set(CKA.CKA_EC_POINT, ownCopy(point));
@@ -1326,24 +1328,11 @@ export class Token {
 /** Digest lengths CKM_ECDSA accepts: those of SHA-1, SHA-224, SHA-256, SHA-384 and SHA-512. */
 const DIGEST_LENGTHS = [20, 28, 32, 48, 64];
 
-/** DER DigestInfo headers (RFC 8017 §9.2 note 1) of the hashes CKM_RSA_PKCS accepts, by total length. */
-const DIGEST_INFO_HEADERS: ReadonlyMap<number, Uint8Array> = new Map(
-  (
-    [
-      ['3021300906052b0e03021a05000414', 20],
-      ['302d300d06096086480165030402040500041c', 28],
-      ['3031300d060960864801650304020105000420', 32],
-      ['3041300d060960864801650304020205000430', 48],
-      ['3051300d060960864801650304020305000440', 64],
-    ] as const
-  ).map(([hex, len]) => [hex.length / 2 + len, Uint8Array.from(hex.match(/../g)!.map((h) => parseInt(h, 16)))]),
-);
-
 /** Whether `data` is a DigestInfo CKM_RSA_PKCS signs: 'ok', or what is wrong with it. */
 function digestInfoKind(data: Uint8Array): 'ok' | 'length' | 'content' {
-  const header = DIGEST_INFO_HEADERS.get(data.length);
-  if (header === undefined) return 'length';
-  return sameBytes(data.subarray(0, header.length), header) ? 'ok' : 'content';
+  if (digestInfoHash(data) !== null) return 'ok';
+  const lengths = Object.values(DIGEST_INFO_PREFIXES).map((p) => p.length + p[p.length - 1]!);
+  return lengths.includes(data.length) ? 'content' : 'length';
 }
 
 function dropPrepared(o: TokenObject): void {
