@@ -1,5 +1,5 @@
 import { CKR } from './constants.js';
-import { pkcs11Error } from './pkcs11-error.js';
+import { Pkcs11Error, pkcs11Error } from './pkcs11-error.js';
 import type { RawAttribute } from './token/attribute-map.js';
 import { ulongBytes } from './token/attribute-map.js';
 import { type Mechanism, type Output, Token, type TokenOptions } from './token/token.js';
@@ -25,13 +25,28 @@ export interface CryptokiMechanism {
   parameter?: Uint8Array | number | { type?: number; hashAlg: number; mgf: number; saltLen: number } | null;
 }
 
-/** Options of {@link Cryptoki}: the token's, plus how byte results are made. */
+/**
+ * The constructor of pkcs11js' `Pkcs11Error` (`require('pkcs11js').Pkcs11Error`): called as
+ * pkcs11js calls it, with `"CKR_NAME:number"`, the CKR and the function name.
+ */
+export type Pkcs11jsErrorClass = new (message: string, code: number, method: string) => Error;
+
+/** Options of {@link Cryptoki}: the token's, plus how byte results and errors are made. */
 export interface CryptokiOptions extends TokenOptions {
   /**
    * Wraps every byte result (handles, attribute values, signatures). `nvsec/node` passes one that
    * returns Buffers, as pkcs11js does, so code calling `.toString('hex')` on results keeps working.
    */
   readonly bytes?: (bytes: Uint8Array) => Uint8Array;
+  /**
+   * pkcs11js' `Pkcs11Error` class: when given, every `C_*` function throws (and every `…Async`
+   * one rejects with) an instance of it in place of a {@link Pkcs11Error}, as pkcs11js does:
+   * `message` the CKR name, `code` its number, `method` the function, `cause` nvsec's error with
+   * the full explanation. For code that tests `err instanceof pkcs11js.Pkcs11Error`, as
+   * graphene-pk11's `Verify` does to turn CKR_SIGNATURE_INVALID into `false`. Other errors
+   * (TypeError, RangeError) pass unchanged, as in pkcs11js.
+   */
+  readonly errors?: Pkcs11jsErrorClass;
 }
 
 const utf8 = new TextEncoder();
@@ -61,6 +76,7 @@ export class Cryptoki {
   constructor(options: CryptokiOptions) {
     this.token = new Token(options);
     this.wrap = options.bytes ?? ((b) => b);
+    if (options.errors !== undefined) throwAs(this, options.errors);
   }
 
   /** pkcs11js' `load`: nothing to load in process. */
@@ -362,6 +378,33 @@ export class Cryptoki {
     if (out.rv !== CKR.CKR_OK || out.value === null) throw pkcs11Error(CKR.CKR_BUFFER_TOO_SMALL, `the output buffer holds ${buffer.length} bytes; ${out.length} are needed`);
     buffer.set(out.value);
     return buffer.subarray(0, out.length);
+  }
+}
+
+/**
+ * Replaces each `C_*` method of `cryptoki` by one that throws `errors` in place of a
+ * {@link Pkcs11Error} (and rejects with it for the `…Async` ones).
+ */
+function throwAs(cryptoki: Cryptoki, errors: Pkcs11jsErrorClass): void {
+  const convert = (e: unknown, fn: string): unknown => {
+    if (!(e instanceof Pkcs11Error)) return e;
+    const converted = new errors(`${e.code}:${e.ckr}`, e.ckr, fn);
+    Object.defineProperty(converted, 'cause', { value: e, writable: true, configurable: true });
+    return converted;
+  };
+  const methods = cryptoki as unknown as Record<string, unknown>;
+  for (const name of Object.getOwnPropertyNames(Cryptoki.prototype)) {
+    const method = methods[name];
+    if (!name.startsWith('C_') || typeof method !== 'function') continue;
+    methods[name] = (...args: unknown[]): unknown => {
+      let result: unknown;
+      try {
+        result = method.apply(cryptoki, args);
+      } catch (e) {
+        throw convert(e, name);
+      }
+      return result instanceof Promise ? result.catch((e: unknown) => Promise.reject(convert(e, name))) : result;
+    };
   }
 }
 
