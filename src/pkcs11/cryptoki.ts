@@ -31,6 +31,19 @@ export interface CryptokiMechanism {
  */
 export type Pkcs11jsErrorClass = new (message: string, code: number, method: string) => Error;
 
+/** The handles C_GenerateKeyPair returns. */
+export interface KeyPair {
+  privateKey: Handle;
+  publicKey: Handle;
+}
+
+/**
+ * pkcs11js' callback form: given as the last argument of C_Digest, C_DigestFinal, C_Sign,
+ * C_SignFinal, C_Verify, C_VerifyFinal or C_GenerateKeyPair, the call returns nothing and runs
+ * after the caller's current task, then calls back with the result, or with the error and null.
+ */
+export type Callback<T> = (error: Error | null, result: T | null) => void;
+
 /** Options of {@link Cryptoki}: the token's, plus how byte results and errors are made. */
 export interface CryptokiOptions extends TokenOptions {
   /**
@@ -59,7 +72,8 @@ const utf8 = new TextEncoder();
  * pkcs11js puts in `code`, `code` the CKR name pkcs11js puts in `message`.
  *
  * Functions the token does not implement (encryption, wrapping, derivation, dual functions,
- * operation state, slot events) throw CKR_FUNCTION_NOT_SUPPORTED.
+ * operation state, slot events) throw CKR_FUNCTION_NOT_SUPPORTED. Those it implements that pkcs11js
+ * also offers with a trailing callback (see {@link Callback}) or as `…Async` take those forms too.
  *
  * @example
  * const p11 = new Cryptoki({ store, crypto: nodeCrypto, keys, random });
@@ -211,7 +225,10 @@ export class Cryptoki {
     this.token.digestInit(num(session), toMechanism(mechanism));
   }
 
-  C_Digest(session: Handle, inData: Uint8Array, outData: Uint8Array): Uint8Array {
+  C_Digest(session: Handle, inData: Uint8Array, outData: Uint8Array): Uint8Array;
+  C_Digest(session: Handle, inData: Uint8Array, outData: Uint8Array, callback: Callback<Uint8Array>): void;
+  C_Digest(session: Handle, inData: Uint8Array, outData: Uint8Array, callback?: Callback<Uint8Array>): Uint8Array | void {
+    if (callback !== undefined) return callLater(() => this.C_Digest(session, inData, outData), callback);
     return this.output(this.token.digest(num(session), inData, this.capacity(outData)), outData);
   }
 
@@ -219,7 +236,10 @@ export class Cryptoki {
     this.token.digestUpdate(num(session), inData);
   }
 
-  C_DigestFinal(session: Handle, outData: Uint8Array): Uint8Array {
+  C_DigestFinal(session: Handle, outData: Uint8Array): Uint8Array;
+  C_DigestFinal(session: Handle, outData: Uint8Array, callback: Callback<Uint8Array>): void;
+  C_DigestFinal(session: Handle, outData: Uint8Array, callback?: Callback<Uint8Array>): Uint8Array | void {
+    if (callback !== undefined) return callLater(() => this.C_DigestFinal(session, outData), callback);
     return this.output(this.token.digestFinal(num(session), this.capacity(outData)), outData);
   }
 
@@ -227,7 +247,10 @@ export class Cryptoki {
     this.token.signInit(num(session), toMechanism(mechanism), num(key));
   }
 
-  C_Sign(session: Handle, inData: Uint8Array, outData: Uint8Array): Uint8Array {
+  C_Sign(session: Handle, inData: Uint8Array, outData: Uint8Array): Uint8Array;
+  C_Sign(session: Handle, inData: Uint8Array, outData: Uint8Array, callback: Callback<Uint8Array>): void;
+  C_Sign(session: Handle, inData: Uint8Array, outData: Uint8Array, callback?: Callback<Uint8Array>): Uint8Array | void {
+    if (callback !== undefined) return callLater(() => this.C_Sign(session, inData, outData), callback);
     return this.output(this.token.sign(num(session), inData, this.capacity(outData)), outData);
   }
 
@@ -235,7 +258,10 @@ export class Cryptoki {
     this.token.signUpdate(num(session), inData);
   }
 
-  C_SignFinal(session: Handle, outData: Uint8Array): Uint8Array {
+  C_SignFinal(session: Handle, outData: Uint8Array): Uint8Array;
+  C_SignFinal(session: Handle, outData: Uint8Array, callback: Callback<Uint8Array>): void;
+  C_SignFinal(session: Handle, outData: Uint8Array, callback?: Callback<Uint8Array>): Uint8Array | void {
+    if (callback !== undefined) return callLater(() => this.C_SignFinal(session, outData), callback);
     return this.output(this.token.signFinal(num(session), this.capacity(outData)), outData);
   }
 
@@ -244,7 +270,10 @@ export class Cryptoki {
   }
 
   /** True when the signature verifies; throws CKR_SIGNATURE_INVALID otherwise (as pkcs11js). */
-  C_Verify(session: Handle, inData: Uint8Array, signature: Uint8Array): boolean {
+  C_Verify(session: Handle, inData: Uint8Array, signature: Uint8Array): boolean;
+  C_Verify(session: Handle, inData: Uint8Array, signature: Uint8Array, callback: Callback<boolean>): void;
+  C_Verify(session: Handle, inData: Uint8Array, signature: Uint8Array, callback?: Callback<boolean>): boolean | void {
+    if (callback !== undefined) return callLater(() => this.C_Verify(session, inData, signature), callback);
     this.token.verify(num(session), inData, signature);
     return true;
   }
@@ -253,12 +282,18 @@ export class Cryptoki {
     this.token.verifyUpdate(num(session), inData);
   }
 
-  C_VerifyFinal(session: Handle, signature: Uint8Array): boolean {
+  C_VerifyFinal(session: Handle, signature: Uint8Array): boolean;
+  C_VerifyFinal(session: Handle, signature: Uint8Array, callback: Callback<boolean>): void;
+  C_VerifyFinal(session: Handle, signature: Uint8Array, callback?: Callback<boolean>): boolean | void {
+    if (callback !== undefined) return callLater(() => this.C_VerifyFinal(session, signature), callback);
     this.token.verifyFinal(num(session), signature);
     return true;
   }
 
-  C_GenerateKeyPair(session: Handle, mechanism: CryptokiMechanism, publicTmpl: Attribute[], privateTmpl: Attribute[]): { privateKey: Handle; publicKey: Handle } {
+  C_GenerateKeyPair(session: Handle, mechanism: CryptokiMechanism, publicTmpl: Attribute[], privateTmpl: Attribute[]): KeyPair;
+  C_GenerateKeyPair(session: Handle, mechanism: CryptokiMechanism, publicTmpl: Attribute[], privateTmpl: Attribute[], callback: Callback<KeyPair>): void;
+  C_GenerateKeyPair(session: Handle, mechanism: CryptokiMechanism, publicTmpl: Attribute[], privateTmpl: Attribute[], callback?: Callback<KeyPair>): KeyPair | void {
+    if (callback !== undefined) return callLater(() => this.C_GenerateKeyPair(session, mechanism, publicTmpl, privateTmpl), callback);
     const { publicKey, privateKey } = this.token.generateKeyPair(num(session), toMechanism(mechanism), rawTemplate(publicTmpl), rawTemplate(privateTmpl));
     return { privateKey: this.handle(privateKey), publicKey: this.handle(publicKey) };
   }
@@ -284,7 +319,7 @@ export class Cryptoki {
     return later(() => this.C_Digest(session, inData, outData));
   }
 
-  C_GenerateKeyPairAsync(session: Handle, mechanism: CryptokiMechanism, publicTmpl: Attribute[], privateTmpl: Attribute[]): Promise<{ privateKey: Handle; publicKey: Handle }> {
+  C_GenerateKeyPairAsync(session: Handle, mechanism: CryptokiMechanism, publicTmpl: Attribute[], privateTmpl: Attribute[]): Promise<KeyPair> {
     return later(() => this.C_GenerateKeyPair(session, mechanism, publicTmpl, privateTmpl));
   }
 
@@ -410,6 +445,24 @@ function throwAs(cryptoki: Cryptoki, errors: Pkcs11jsErrorClass): void {
 
 function unsupported(fn: string): never {
   throw pkcs11Error(CKR.CKR_FUNCTION_NOT_SUPPORTED, `${fn} is not supported by this token`);
+}
+
+/**
+ * The callback forms: `work` runs after the caller's current task; its result or error goes to
+ * `callback` (an exception the callback throws is uncaught, as from a pkcs11js callback).
+ */
+function callLater<T>(work: () => T, callback: Callback<T>): void {
+  if (typeof callback !== 'function') throw new TypeError('callback must be a function');
+  queueMicrotask(() => {
+    let result: T;
+    try {
+      result = work();
+    } catch (e) {
+      callback(e instanceof Error ? e : new Error(String(e)), null);
+      return;
+    }
+    callback(null, result);
+  });
 }
 
 /** The *Async variants: the call runs after the caller's current task, its error as a rejection. */

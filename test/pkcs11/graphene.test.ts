@@ -305,6 +305,42 @@ for (const kind of await conformanceBackends({ errors: pkcs11jsErrors })) {
       assert.equal(new crypto.X509Certificate(again.value).subject, `CN=${cn}`);
     });
 
+    it('the callback forms (generateKeyPair, Sign/Verify/Digest once and final) call back with what the direct calls return', async () => {
+      const label = uniqueLabel('graphene callbacks');
+      const id = Buffer.from(label, 'utf8');
+      const pair = await new Promise<{ publicKey: PublicKey; privateKey: PrivateKey }>((resolve, reject) => {
+        session.generateKeyPair(
+          KeyGenMechanism.EC,
+          { keyType: KeyType.EC, token: true, verify: true, label, id, paramsEC: NamedCurve.getByName('secp256r1').value },
+          { keyType: KeyType.EC, token: true, sign: true, label, id },
+          (err, keys) => (err !== null && err !== undefined ? reject(err) : keys === null ? reject(new Error('no error and no keys')) : resolve(keys)),
+        );
+      });
+      assert.ok(pair.publicKey instanceof PublicKey && pair.privateKey instanceof PrivateKey);
+      assert.equal(pair.privateKey.label, label);
+      const called = <T>(start: (cb: (err: Error | null, result: T) => void) => void): Promise<T> =>
+        new Promise<T>((resolve, reject) => start((err, result) => (err !== null && err !== undefined ? reject(err) : resolve(result))));
+      const message = Buffer.from('graphene callbacks');
+      const hash = await called<Buffer>((cb) => session.createDigest('SHA256').once(message, cb));
+      assert.deepEqual(hash, sha256(message));
+      const signature = await called<Buffer>((cb) => session.createSign('ECDSA', pair.privateKey).once(hash, cb));
+      assert.equal(signature.length, 64);
+      const opensslKey = p256KeyFromEcPoint(pair.publicKey.getAttribute({ pointEC: null }).pointEC as Buffer);
+      assert.equal(crypto.verify('sha256', message, { key: opensslKey, dsaEncoding: 'ieee-p1363' }, signature), true);
+      assert.equal(await called<boolean>((cb) => session.createVerify('ECDSA', pair.publicKey).once(hash, signature, cb)), true);
+      const forged = Buffer.from(signature);
+      forged[40] = forged[40]! ^ 0x04;
+      assert.equal(await called<boolean>((cb) => session.createVerify('ECDSA', pair.publicKey).once(hash, forged, cb)), false, 'a bad signature calls back false');
+      const digest = session.createDigest('SHA256');
+      digest.update(message);
+      assert.deepEqual(await called<Buffer>((cb) => backend.p11.C_DigestFinal(session.handle, Buffer.alloc(64), cb as (e: Error, d: Buffer) => void)), sha256(message));
+      // An error goes to the callback, not to the caller.
+      await assert.rejects(
+        called<Buffer>((cb) => backend.p11.C_DigestFinal(session.handle, Buffer.alloc(64), cb as (e: Error, d: Buffer) => void)),
+        (e: unknown) => e instanceof pkcs11jsErrors && ckrOf(e) === CKR.CKR_OPERATION_NOT_INITIALIZED,
+      );
+    });
+
     it("createDigest('SHA256') matches FIPS 180-2 in one call and in parts", () => {
       assert.deepEqual(session.createDigest('SHA256').once(Buffer.from('abc')), ABC_SHA256);
       const digest = session.createDigest('SHA256');
