@@ -24,7 +24,8 @@ import {
   X509Certificate,
 } from 'graphene-pk11';
 import type * as pkcs11js from 'pkcs11js';
-import { type Backend, ckrOf, conformanceBackends, pkcs11jsModule } from '../_support/pkcs11-backends.js';
+import { Pkcs11Error } from '../../src/pkcs11/pkcs11-error.js';
+import { type Backend, ckrOf, conformanceBackends, nvsecBackend, pkcs11jsModule } from '../_support/pkcs11-backends.js';
 import { CKR, p256KeyFromEcPoint, sha256, uniqueLabel } from '../_support/pkcs11-conformance.js';
 
 // Code written for graphene-pk11 (the object layer over pkcs11js) runs unchanged on nvsec's in-process
@@ -36,7 +37,8 @@ const P256_OID_DER = Buffer.from('06082a8648ce3d030107', 'hex');
 /** FIPS 180-2 appendix B.1: SHA-256("abc"). */
 const ABC_SHA256 = Buffer.from('ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad', 'hex');
 
-/** CKS_RW_USER_FUNCTIONS (PKCS#11 2.40 base §5.6 table 9). */
+/** CKS_RW_PUBLIC_SESSION and CKS_RW_USER_FUNCTIONS (PKCS#11 2.40 base §5.6 table 9). */
+const CKS_RW_PUBLIC_SESSION = 2;
 const CKS_RW_USER_FUNCTIONS = 3;
 
 /** A DER length (X.690 §8.1.3), short or long form. */
@@ -174,11 +176,17 @@ for (const kind of await conformanceBackends({ errors: pkcs11jsErrors })) {
       assert.ok(token.minPinLen <= backend.userPin.length && backend.userPin.length <= token.maxPinLen);
     });
 
-    it('a session opened R/W and logged in is in the R/W user-functions state', () => {
-      const info = backend.p11.C_GetSessionInfo(session.handle);
-      assert.equal(info.state, CKS_RW_USER_FUNCTIONS);
-      assert.ok((info.flags & SessionFlag.RW_SESSION) !== 0);
-      assert.ok(session.slot.handle.equals(slot.handle));
+    it('a R/W session reads its state through graphene: public when opened, user functions once the token is logged in', () => {
+      // graphene reads C_GetSessionInfo when a Session is made; the login in before() is token-wide.
+      assert.equal(session.state, CKS_RW_PUBLIC_SESSION);
+      assert.ok((session.flags & SessionFlag.RW_SESSION) !== 0 && (session.flags & SessionFlag.SERIAL_SESSION) !== 0);
+      const second = slot.open(SessionFlag.SERIAL_SESSION | SessionFlag.RW_SESSION);
+      try {
+        assert.equal(second.state, CKS_RW_USER_FUNCTIONS);
+        assert.ok(second.slot.handle.equals(slot.handle));
+      } finally {
+        second.close();
+      }
     });
 
     it('the mechanism list holds ECDSA, EC key-pair generation and SHA-256 with the right capabilities', () => {
@@ -273,13 +281,34 @@ for (const kind of await conformanceBackends({ errors: pkcs11jsErrors })) {
       assert.equal(session.find({ label, class: ObjectClass.CERTIFICATE }).length, 0);
     });
 
+    it('objects are managed the graphene way: setAttribute, copy, getObject by handle, destroy by template', () => {
+      const label = uniqueLabel('graphene manage');
+      const { publicKey, privateKey } = generateP256(session, label);
+      const renamed = uniqueLabel('graphene renamed');
+      publicKey.setAttribute({ label: renamed });
+      assert.equal(publicKey.label, renamed);
+      const copyLabel = uniqueLabel('graphene copy');
+      const copy = publicKey.copy({ label: copyLabel, token: false });
+      assert.equal(copy.getAttribute({ label: null }).label, copyLabel);
+      assert.deepEqual(copy.getAttribute({ pointEC: null }).pointEC, publicKey.getAttribute({ pointEC: null }).pointEC);
+      const again = session.getObject(privateKey.handle);
+      assert.ok(again instanceof PrivateKey);
+      assert.equal(again.label, label);
+      assert.equal(session.destroy({ label: copyLabel }), 1);
+      assert.equal(session.find({ label: copyLabel }).length, 0);
+      assert.equal(session.find({ label: renamed }).length, 1);
+    });
+
     it('an X.509 certificate made by openssl req -x509 is created as a certificate object and read back through X509Certificate', () => {
       const cn = 'graphene on nvsec';
       const der = opensslCertificate(cn);
       const subject = commonNameDer(cn);
       assert.ok(der.includes(subject), 'the hand-encoded subject Name is the one OpenSSL wrote');
       const label = uniqueLabel('graphene cert');
-      const x509 = new crypto.X509Certificate(der);
+      // CKA_SERIAL_NUMBER is the DER INTEGER (X.690 §8.3: a 0x00 in front when the top bit is set) of OpenSSL's serial.
+      const serialBytes = Buffer.from(new crypto.X509Certificate(der).serialNumber.replace(/^(.(..)*)$/, '0$1'), 'hex');
+      const serial = tlv(0x02, serialBytes[0]! >= 0x80 ? Buffer.concat([Buffer.of(0), serialBytes]) : serialBytes);
+      assert.ok(der.includes(serial), 'the encoded serial is the one OpenSSL wrote');
       const created = session.create({
         class: ObjectClass.CERTIFICATE,
         certType: CertificateType.X_509,
@@ -287,7 +316,7 @@ for (const kind of await conformanceBackends({ errors: pkcs11jsErrors })) {
         label,
         subject,
         issuer: subject,
-        serial: tlv(0x02, Buffer.from(x509.serialNumber.length % 2 === 0 ? x509.serialNumber : `0${x509.serialNumber}`, 'hex')),
+        serial,
         value: der,
       });
       const cert = created.toType();
@@ -297,6 +326,7 @@ for (const kind of await conformanceBackends({ errors: pkcs11jsErrors })) {
       assert.deepEqual(cert.value, der);
       assert.deepEqual(cert.subject, subject);
       assert.deepEqual(cert.issuer, subject);
+      assert.equal(cert.serialNumber, serial.toString('hex'));
       const found = session.find({ class: ObjectClass.CERTIFICATE, label });
       assert.equal(found.length, 1);
       const again = found.items(0).toType();
@@ -361,3 +391,59 @@ for (const kind of await conformanceBackends({ errors: pkcs11jsErrors })) {
     });
   });
 }
+
+describe("nvsec Cryptoki: the pkcs11js behaviour graphene relies on, option by option", () => {
+  it("without the errors option a failure is nvsec's Pkcs11Error (code the CKR name, ckr its number)", async () => {
+    const b = await nvsecBackend();
+    try {
+      b.p11.C_Initialize();
+      assert.throws(
+        () => b.p11.C_Initialize(),
+        (e: unknown) => e instanceof Pkcs11Error && !(e instanceof pkcs11jsErrors) && e.code === 'CKR_CRYPTOKI_ALREADY_INITIALIZED' && e.ckr === CKR.CKR_CRYPTOKI_ALREADY_INITIALIZED,
+      );
+    } finally {
+      b.dispose();
+    }
+  });
+
+  it('with the errors option a TypeError (a malformed handle) passes unchanged, as in pkcs11js', async () => {
+    const b = await nvsecBackend({ errors: pkcs11jsErrors });
+    try {
+      b.p11.C_Initialize();
+      assert.throws(() => b.p11.C_GetSlotInfo(Buffer.alloc(3)), TypeError);
+    } finally {
+      b.dispose();
+    }
+  });
+
+  it('a callback is called after the call returns, with the result or with the error and null', async () => {
+    const b = await nvsecBackend({ errors: pkcs11jsErrors });
+    try {
+      b.p11.C_Initialize();
+      const [slotHandle] = b.p11.C_GetSlotList(true);
+      assert.ok(slotHandle !== undefined);
+      const s = b.p11.C_OpenSession(slotHandle, SessionFlag.SERIAL_SESSION);
+      const order: string[] = [];
+      const done = new Promise<[Error | null, Buffer | null]>((resolve) => {
+        b.p11.C_DigestInit(s, { mechanism: MechanismEnum.SHA256 });
+        b.p11.C_Digest(s, Buffer.from('abc'), Buffer.alloc(32), (err, digest) => {
+          order.push('callback');
+          resolve([err, digest]);
+        });
+        order.push('returned');
+      });
+      const [err, digest] = await done;
+      assert.deepEqual(order, ['returned', 'callback']);
+      assert.equal(err, null);
+      assert.deepEqual(digest, ABC_SHA256);
+      const failed = await new Promise<[Error | null, Buffer | null]>((resolve) => {
+        // No C_DigestInit: the operation is not initialised.
+        b.p11.C_Digest(s, Buffer.from('abc'), Buffer.alloc(32), (e, d) => resolve([e, d]));
+      });
+      assert.ok(failed[0] instanceof pkcs11jsErrors && ckrOf(failed[0]) === CKR.CKR_OPERATION_NOT_INITIALIZED, String(failed[0]));
+      assert.equal(failed[1], null);
+    } finally {
+      b.dispose();
+    }
+  });
+});
