@@ -1,7 +1,7 @@
 import * as path from 'node:path';
 import { ENTROPY_CONSTANTS } from '../entropy/entropy-source.js';
 import type { SeedStore } from '../entropy/seed-store.js';
-import { Cryptoki } from '../pkcs11/cryptoki.js';
+import { Cryptoki, type CryptokiOptions } from '../pkcs11/cryptoki.js';
 import type { ObjectStore } from '../pkcs11/pal/object-store.js';
 import { createTokenDrbg } from '../pkcs11/token/token-drbg.js';
 import type { TokenOptions } from '../pkcs11/token/token.js';
@@ -10,8 +10,9 @@ import { FileSeedStore } from './file-seed-store.js';
 import { nodeCrypto } from './node-crypto.js';
 import { loadNodeKeyCrypto } from './node-key-crypto.js';
 
-/** Options of {@link openCryptoki}: the token's tuning knobs. */
-export type NodeTokenOptions = Partial<Pick<TokenOptions, 'pinIterations' | 'maxPinTries' | 'minPinLength' | 'maxPinLength' | 'maxSessions' | 'slotId'>> & {
+/** Options of {@link openCryptoki}: the token's tuning knobs, and pkcs11js' error class to throw (see {@link CryptokiOptions.errors}). */
+export type NodeTokenOptions = Partial<Pick<TokenOptions, 'pinIterations' | 'maxPinTries' | 'minPinLength' | 'maxPinLength' | 'maxSessions' | 'slotId'>> &
+  Pick<CryptokiOptions, 'errors'> & {
   /** The NV seed the token's DRBG mixes in and refreshes (default: none, OS entropy only). */
   readonly nvSeed?: SeedStore;
 };
@@ -24,7 +25,9 @@ const asBuffer = (b: Uint8Array): Uint8Array => Buffer.from(b.buffer, b.byteOffs
 /**
  * A pkcs11js-compatible {@link Cryptoki} over `store`, with OpenSSL crypto and a CTR_DRBG seeded
  * from the OS (and `nvSeed`). Byte results are Buffers, as pkcs11js returns them. Call
- * `C_Initialize()` next, as with pkcs11js.
+ * `C_Initialize()` next, as with pkcs11js. For graphene-pk11, pass pkcs11js' error class so
+ * failures are the `Pkcs11Error`s it tests for: `new Module(await openCryptoki(store, { errors:
+ * pkcs11js.Pkcs11Error }) as unknown as pkcs11js.PKCS11)`.
  *
  * @example
  * const p11 = await openCryptoki(new DirectoryObjectStore('token'));

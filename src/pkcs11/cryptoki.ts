@@ -1,5 +1,5 @@
 import { CKR } from './constants.js';
-import { pkcs11Error } from './pkcs11-error.js';
+import { Pkcs11Error, pkcs11Error } from './pkcs11-error.js';
 import type { RawAttribute } from './token/attribute-map.js';
 import { ulongBytes } from './token/attribute-map.js';
 import { type Mechanism, type Output, Token, type TokenOptions } from './token/token.js';
@@ -25,13 +25,41 @@ export interface CryptokiMechanism {
   parameter?: Uint8Array | number | { type?: number; hashAlg: number; mgf: number; saltLen: number } | null;
 }
 
-/** Options of {@link Cryptoki}: the token's, plus how byte results are made. */
+/**
+ * The constructor of pkcs11js' `Pkcs11Error` (`require('pkcs11js').Pkcs11Error`): called as
+ * pkcs11js calls it, with `"CKR_NAME:number"`, the CKR and the function name.
+ */
+export type Pkcs11jsErrorClass = new (message: string, code: number, method: string) => Error;
+
+/** The handles C_GenerateKeyPair returns. */
+export interface KeyPair {
+  privateKey: Handle;
+  publicKey: Handle;
+}
+
+/**
+ * pkcs11js' callback form: given as the last argument of C_Digest, C_DigestFinal, C_Sign,
+ * C_SignFinal, C_Verify, C_VerifyFinal or C_GenerateKeyPair, the call returns nothing and runs
+ * after the caller's current task, then calls back with the result, or with the error and null.
+ */
+export type Callback<T> = (error: Error | null, result: T | null) => void;
+
+/** Options of {@link Cryptoki}: the token's, plus how byte results and errors are made. */
 export interface CryptokiOptions extends TokenOptions {
   /**
    * Wraps every byte result (handles, attribute values, signatures). `nvsec/node` passes one that
    * returns Buffers, as pkcs11js does, so code calling `.toString('hex')` on results keeps working.
    */
   readonly bytes?: (bytes: Uint8Array) => Uint8Array;
+  /**
+   * pkcs11js' `Pkcs11Error` class: when given, every `C_*` function throws (and every `…Async`
+   * one rejects with) an instance of it in place of a {@link Pkcs11Error}, as pkcs11js does:
+   * `message` the CKR name, `code` its number, `method` the function, `cause` nvsec's error with
+   * the full explanation. For code that tests `err instanceof pkcs11js.Pkcs11Error`, as
+   * graphene-pk11's `Verify` does to turn CKR_SIGNATURE_INVALID into `false`. Other errors
+   * (TypeError, RangeError) pass unchanged, as in pkcs11js.
+   */
+  readonly errors?: Pkcs11jsErrorClass;
 }
 
 const utf8 = new TextEncoder();
@@ -44,7 +72,8 @@ const utf8 = new TextEncoder();
  * pkcs11js puts in `code`, `code` the CKR name pkcs11js puts in `message`.
  *
  * Functions the token does not implement (encryption, wrapping, derivation, dual functions,
- * operation state, slot events) throw CKR_FUNCTION_NOT_SUPPORTED.
+ * operation state, slot events) throw CKR_FUNCTION_NOT_SUPPORTED. Those it implements that pkcs11js
+ * also offers with a trailing callback (see {@link Callback}) or as `…Async` take those forms too.
  *
  * @example
  * const p11 = new Cryptoki({ store, crypto: nodeCrypto, keys, random });
@@ -61,6 +90,7 @@ export class Cryptoki {
   constructor(options: CryptokiOptions) {
     this.token = new Token(options);
     this.wrap = options.bytes ?? ((b) => b);
+    if (options.errors !== undefined) throwAs(this, options.errors);
   }
 
   /** pkcs11js' `load`: nothing to load in process. */
@@ -195,7 +225,10 @@ export class Cryptoki {
     this.token.digestInit(num(session), toMechanism(mechanism));
   }
 
-  C_Digest(session: Handle, inData: Uint8Array, outData: Uint8Array): Uint8Array {
+  C_Digest(session: Handle, inData: Uint8Array, outData: Uint8Array): Uint8Array;
+  C_Digest(session: Handle, inData: Uint8Array, outData: Uint8Array, callback: Callback<Uint8Array>): void;
+  C_Digest(session: Handle, inData: Uint8Array, outData: Uint8Array, callback?: Callback<Uint8Array>): Uint8Array | void {
+    if (callback !== undefined) return callLater(() => this.C_Digest(session, inData, outData), callback);
     return this.output(this.token.digest(num(session), inData, this.capacity(outData)), outData);
   }
 
@@ -203,7 +236,10 @@ export class Cryptoki {
     this.token.digestUpdate(num(session), inData);
   }
 
-  C_DigestFinal(session: Handle, outData: Uint8Array): Uint8Array {
+  C_DigestFinal(session: Handle, outData: Uint8Array): Uint8Array;
+  C_DigestFinal(session: Handle, outData: Uint8Array, callback: Callback<Uint8Array>): void;
+  C_DigestFinal(session: Handle, outData: Uint8Array, callback?: Callback<Uint8Array>): Uint8Array | void {
+    if (callback !== undefined) return callLater(() => this.C_DigestFinal(session, outData), callback);
     return this.output(this.token.digestFinal(num(session), this.capacity(outData)), outData);
   }
 
@@ -211,7 +247,10 @@ export class Cryptoki {
     this.token.signInit(num(session), toMechanism(mechanism), num(key));
   }
 
-  C_Sign(session: Handle, inData: Uint8Array, outData: Uint8Array): Uint8Array {
+  C_Sign(session: Handle, inData: Uint8Array, outData: Uint8Array): Uint8Array;
+  C_Sign(session: Handle, inData: Uint8Array, outData: Uint8Array, callback: Callback<Uint8Array>): void;
+  C_Sign(session: Handle, inData: Uint8Array, outData: Uint8Array, callback?: Callback<Uint8Array>): Uint8Array | void {
+    if (callback !== undefined) return callLater(() => this.C_Sign(session, inData, outData), callback);
     return this.output(this.token.sign(num(session), inData, this.capacity(outData)), outData);
   }
 
@@ -219,7 +258,10 @@ export class Cryptoki {
     this.token.signUpdate(num(session), inData);
   }
 
-  C_SignFinal(session: Handle, outData: Uint8Array): Uint8Array {
+  C_SignFinal(session: Handle, outData: Uint8Array): Uint8Array;
+  C_SignFinal(session: Handle, outData: Uint8Array, callback: Callback<Uint8Array>): void;
+  C_SignFinal(session: Handle, outData: Uint8Array, callback?: Callback<Uint8Array>): Uint8Array | void {
+    if (callback !== undefined) return callLater(() => this.C_SignFinal(session, outData), callback);
     return this.output(this.token.signFinal(num(session), this.capacity(outData)), outData);
   }
 
@@ -228,7 +270,10 @@ export class Cryptoki {
   }
 
   /** True when the signature verifies; throws CKR_SIGNATURE_INVALID otherwise (as pkcs11js). */
-  C_Verify(session: Handle, inData: Uint8Array, signature: Uint8Array): boolean {
+  C_Verify(session: Handle, inData: Uint8Array, signature: Uint8Array): boolean;
+  C_Verify(session: Handle, inData: Uint8Array, signature: Uint8Array, callback: Callback<boolean>): void;
+  C_Verify(session: Handle, inData: Uint8Array, signature: Uint8Array, callback?: Callback<boolean>): boolean | void {
+    if (callback !== undefined) return callLater(() => this.C_Verify(session, inData, signature), callback);
     this.token.verify(num(session), inData, signature);
     return true;
   }
@@ -237,12 +282,18 @@ export class Cryptoki {
     this.token.verifyUpdate(num(session), inData);
   }
 
-  C_VerifyFinal(session: Handle, signature: Uint8Array): boolean {
+  C_VerifyFinal(session: Handle, signature: Uint8Array): boolean;
+  C_VerifyFinal(session: Handle, signature: Uint8Array, callback: Callback<boolean>): void;
+  C_VerifyFinal(session: Handle, signature: Uint8Array, callback?: Callback<boolean>): boolean | void {
+    if (callback !== undefined) return callLater(() => this.C_VerifyFinal(session, signature), callback);
     this.token.verifyFinal(num(session), signature);
     return true;
   }
 
-  C_GenerateKeyPair(session: Handle, mechanism: CryptokiMechanism, publicTmpl: Attribute[], privateTmpl: Attribute[]): { privateKey: Handle; publicKey: Handle } {
+  C_GenerateKeyPair(session: Handle, mechanism: CryptokiMechanism, publicTmpl: Attribute[], privateTmpl: Attribute[]): KeyPair;
+  C_GenerateKeyPair(session: Handle, mechanism: CryptokiMechanism, publicTmpl: Attribute[], privateTmpl: Attribute[], callback: Callback<KeyPair>): void;
+  C_GenerateKeyPair(session: Handle, mechanism: CryptokiMechanism, publicTmpl: Attribute[], privateTmpl: Attribute[], callback?: Callback<KeyPair>): KeyPair | void {
+    if (callback !== undefined) return callLater(() => this.C_GenerateKeyPair(session, mechanism, publicTmpl, privateTmpl), callback);
     const { publicKey, privateKey } = this.token.generateKeyPair(num(session), toMechanism(mechanism), rawTemplate(publicTmpl), rawTemplate(privateTmpl));
     return { privateKey: this.handle(privateKey), publicKey: this.handle(publicKey) };
   }
@@ -268,7 +319,7 @@ export class Cryptoki {
     return later(() => this.C_Digest(session, inData, outData));
   }
 
-  C_GenerateKeyPairAsync(session: Handle, mechanism: CryptokiMechanism, publicTmpl: Attribute[], privateTmpl: Attribute[]): Promise<{ privateKey: Handle; publicKey: Handle }> {
+  C_GenerateKeyPairAsync(session: Handle, mechanism: CryptokiMechanism, publicTmpl: Attribute[], privateTmpl: Attribute[]): Promise<KeyPair> {
     return later(() => this.C_GenerateKeyPair(session, mechanism, publicTmpl, privateTmpl));
   }
 
@@ -365,8 +416,53 @@ export class Cryptoki {
   }
 }
 
+/**
+ * Replaces each `C_*` method of `cryptoki` by one that throws `errors` in place of a
+ * {@link Pkcs11Error} (and rejects with it for the `…Async` ones).
+ */
+function throwAs(cryptoki: Cryptoki, errors: Pkcs11jsErrorClass): void {
+  const convert = (e: unknown, fn: string): unknown => {
+    if (!(e instanceof Pkcs11Error)) return e;
+    const converted = new errors(`${e.code}:${e.ckr}`, e.ckr, fn);
+    Object.defineProperty(converted, 'cause', { value: e, writable: true, configurable: true });
+    return converted;
+  };
+  const methods = cryptoki as unknown as Record<string, unknown>;
+  for (const name of Object.getOwnPropertyNames(Cryptoki.prototype)) {
+    const method = methods[name];
+    if (!name.startsWith('C_') || typeof method !== 'function') continue;
+    methods[name] = (...args: unknown[]): unknown => {
+      let result: unknown;
+      try {
+        result = method.apply(cryptoki, args);
+      } catch (e) {
+        throw convert(e, name);
+      }
+      return result instanceof Promise ? result.catch((e: unknown) => Promise.reject(convert(e, name))) : result;
+    };
+  }
+}
+
 function unsupported(fn: string): never {
   throw pkcs11Error(CKR.CKR_FUNCTION_NOT_SUPPORTED, `${fn} is not supported by this token`);
+}
+
+/**
+ * The callback forms: `work` runs after the caller's current task; its result or error goes to
+ * `callback` (an exception the callback throws is uncaught, as from a pkcs11js callback).
+ */
+function callLater<T>(work: () => T, callback: Callback<T>): void {
+  if (typeof callback !== 'function') throw new TypeError('callback must be a function');
+  queueMicrotask(() => {
+    let result: T;
+    try {
+      result = work();
+    } catch (e) {
+      callback(e instanceof Error ? e : new Error(String(e)), null);
+      return;
+    }
+    callback(null, result);
+  });
 }
 
 /** The *Async variants: the call runs after the caller's current task, its error as a rejection. */

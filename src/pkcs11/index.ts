@@ -20,7 +20,17 @@ export { ckrDescription } from './ckr-description.js';
 export { Pkcs11Error, pkcs11Error } from './pkcs11-error.js';
 export { ATTRIBUTE_VALUE_TYPES, attributeValueType, type AttributeValueType } from './attribute-types.js';
 export * from './pal/index.js';
-export { type Attribute, type AttributeResult, Cryptoki, type CryptokiMechanism, type CryptokiOptions, type Handle } from './cryptoki.js';
+export {
+  type Attribute,
+  type AttributeResult,
+  type Callback,
+  Cryptoki,
+  type CryptokiMechanism,
+  type CryptokiOptions,
+  type Handle,
+  type KeyPair,
+  type Pkcs11jsErrorClass,
+} from './cryptoki.js';
 export {
   type AttributeAnswer,
   type AttributeRequest,

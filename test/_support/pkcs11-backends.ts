@@ -2,7 +2,7 @@ import type * as pkcs11js from 'pkcs11js';
 import { createRequire } from 'node:module';
 import { SECTOR_SIZE } from '../../src/flash/flash.js';
 import { MemoryFlash } from '../../src/flash/memory-flash.js';
-import { openCryptoki } from '../../src/node/node-token.js';
+import { type NodeTokenOptions, openCryptoki } from '../../src/node/node-token.js';
 import { NvsStorage } from '../../src/nvs/store/storage.js';
 import { NVS_OBJECT_NAMESPACE, NvsObjectStore } from '../../src/pkcs11/pal/nvs-object-store.js';
 import { nvsEnc } from '../pkcs11/_backends.js';
@@ -111,11 +111,12 @@ const NVSEC_PAGES = 16;
  * the pkcs11js-shaped {@link Cryptoki} from `openCryptoki`. It starts uninitialised and is set up
  * the standard way (C_InitToken, then C_InitPIN as SO), so the suite starts from the same state
  * on both backends. PINs use 10,000 PBKDF2 iterations (the default is 100,000) to keep the suite fast.
+ * `options.errors` makes it throw pkcs11js' own `Pkcs11Error`s (for graphene-pk11).
  */
-export async function nvsecBackend(): Promise<Backend> {
+export async function nvsecBackend(options: Pick<NodeTokenOptions, 'errors'> = {}): Promise<Backend> {
   const flash = new MemoryFlash(NVSEC_PAGES * SECTOR_SIZE);
   const store = new NvsObjectStore(NvsStorage.init(flash, nvsEnc()).open(NVS_OBJECT_NAMESPACE, 'readwrite'));
-  const p11 = (await openCryptoki(store, { pinIterations: 10_000 })) as unknown as Cryptoki & { close?: () => void };
+  const p11 = (await openCryptoki(store, { ...options, pinIterations: 10_000 })) as unknown as Cryptoki & { close?: () => void };
   provisionIfNeeded(p11);
   return {
     name: 'nvsec',
@@ -155,9 +156,12 @@ function provisionIfNeeded(p11: Cryptoki): void {
   }
 }
 
-/** The backends of this run: SoftHSM (skipped with a reason when not installed, an error under CI) and nvsec. */
-export async function conformanceBackends(): Promise<BackendKind[]> {
+/**
+ * The backends of this run: SoftHSM (skipped with a reason when not installed, an error under CI) and
+ * nvsec (made with `nvsecOptions`).
+ */
+export async function conformanceBackends(nvsecOptions: Pick<NodeTokenOptions, 'errors'> = {}): Promise<BackendKind[]> {
   const softhsmSkip = softHsmUnavailable();
-  const nvsec = await nvsecBackend();
+  const nvsec = await nvsecBackend(nvsecOptions);
   return [softhsmSkip === null ? { name: 'softhsm', make: softhsmBackend } : { name: 'softhsm', skip: softhsmSkip }, { name: 'nvsec', make: () => nvsec }];
 }
