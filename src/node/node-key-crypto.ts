@@ -11,7 +11,7 @@ import {
   TOKEN_CURVE_BYTES,
   type TokenCurve,
 } from '../crypto/key-crypto.js';
-import { DER_TAG, derEncode, derUnsignedInteger } from '../bytes/der.js';
+import { DER_TAG, derChildren, derEncode, derUnsignedInteger, readDer } from '../bytes/der.js';
 import { type HashName, hashLength } from '../crypto/provider.js';
 import { rsaModulusBits } from '../crypto/public-key.js';
 import { emsaPssEncode, emsaPssVerify } from '../crypto/rsa-pss.js';
@@ -124,10 +124,6 @@ function rsaPrivateKeyObject(k: RsaPrivateComponents): crypto.KeyObject {
 }
 
 const b64url = (b: Uint8Array): string => buf(b).toString('base64url');
-const fromB64url = (s: string | undefined, name: string): Uint8Array => {
-  if (s === undefined) throw new Error(`OpenSSL's JWK export lacks "${name}"`);
-  return u8(Buffer.from(s, 'base64url'));
-};
 
 function rsaPublicKeyObject(k: RsaPublicComponents): crypto.KeyObject {
   return crypto.createPublicKey({ key: { kty: 'RSA', n: b64url(k.n), e: b64url(k.e) }, format: 'jwk' });
@@ -541,17 +537,22 @@ export async function loadNodeKeyCrypto(): Promise<KeyCrypto> {
       if (e < 3n || (e & 1n) === 0n) throw new RangeError(`"publicExponent" must be odd and >= 3, got ${e}: use 65537 (01 00 01)`);
       if (e > 0xffffffffn) throw new RangeError(`"publicExponent" must fit in 32 bits for OpenSSL's generator, got ${e}: use 65537 (01 00 01)`);
       const { privateKey } = crypto.generateKeyPairSync('rsa', { modulusLength: bits, publicExponent: Number(e) });
-      const jwk = privateKey.export({ format: 'jwk' });
-      return {
-        n: fromB64url(jwk.n, 'n'),
-        e: fromB64url(jwk.e, 'e'),
-        d: fromB64url(jwk.d, 'd'),
-        p: fromB64url(jwk.p, 'p'),
-        q: fromB64url(jwk.q, 'q'),
-        dp: fromB64url(jwk.dp, 'dp'),
-        dq: fromB64url(jwk.dq, 'dq'),
-        qi: fromB64url(jwk.qi, 'qi'),
-      };
+      // PKCS#1 DER (a Buffer we can wipe), not JWK (strings we cannot).
+      const der = new Uint8Array(privateKey.export({ format: 'der', type: 'pkcs1' }));
+      try {
+        const seq = readDer(der, 0);
+        const ints = derChildren(der, seq).map((t) => {
+          if (t.tag !== DER_TAG.INTEGER) throw new RangeError('OpenSSL returned an RSAPrivateKey with a non-INTEGER field');
+          const v = der.subarray(t.start, t.end);
+          return new Uint8Array(v[0] === 0 && v.length > 1 ? v.subarray(1) : v);
+        });
+        const [, n, pe, d, p, q, dp, dq, qi] = ints;
+        if (qi === undefined) throw new RangeError('OpenSSL returned an RSAPrivateKey with fewer than 9 fields');
+        ints[0]!.fill(0);
+        return { n: n!, e: pe!, d: d!, p: p!, q: q!, dp: dp!, dq: dq!, qi };
+      } finally {
+        der.fill(0);
+      }
     },
     ecPublicPoint: (curve: TokenCurve, d: Uint8Array) => {
       checkScalar(curve, d);
