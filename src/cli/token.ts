@@ -310,6 +310,7 @@ function positiveInt(text: string, what: string): number {
 /** Opens the store, runs `work`, closes the store whatever happens. */
 async function withToken<T>(opts: StoreOptions, work: (store: OpenTokenStore, token: Token) => T, extra: TokenStoreOptions = {}): Promise<T> {
   const store = await openTokenStore(opts.store, { ...(opts.nvsKeys === undefined ? {} : { nvsKeys: opts.nvsKeys }), ...extra });
+  for (const note of store.p11.token.notes) process.stderr.write(`nvsec: warning: ${note}\n`);
   try {
     return work(store, store.p11.token);
   } finally {
@@ -320,7 +321,7 @@ async function withToken<T>(opts: StoreOptions, work: (store: OpenTokenStore, to
 /** Says on stderr that a private key is about to be stored unencrypted (an nvs: image without --nvs-keys). */
 function warnPlaintext(store: OpenTokenStore): void {
   if (store.kind === 'nvs' && !store.encrypted) {
-    process.stderr.write(`nvsec: warning: ${store.description} is not encrypted (no --nvs-keys): the private key is stored in plaintext; on a device use an encrypted NVS partition\n`);
+    process.stderr.write(`nvsec: warning: ${store.description} is not encrypted (no --nvs-keys): the key is stored in plaintext; on a device use an encrypted NVS partition\n`);
   }
 }
 

@@ -538,7 +538,8 @@ export async function loadNodeKeyCrypto(): Promise<KeyCrypto> {
       if (e > 0xffffffffn) throw new RangeError(`"publicExponent" must fit in 32 bits for OpenSSL's generator, got ${e}: use 65537 (01 00 01)`);
       const { privateKey } = crypto.generateKeyPairSync('rsa', { modulusLength: bits, publicExponent: Number(e) });
       // PKCS#1 DER (a Buffer we can wipe), not JWK (strings we cannot).
-      const der = new Uint8Array(privateKey.export({ format: 'der', type: 'pkcs1' }));
+      const exported = privateKey.export({ format: 'der', type: 'pkcs1' });
+      const der = u8(exported); // a view: wiping it wipes OpenSSL's export itself
       try {
         const seq = readDer(der, 0);
         const ints = derChildren(der, seq).map((t) => {

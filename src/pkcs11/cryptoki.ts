@@ -2,6 +2,7 @@ import { CKR } from './constants.js';
 import { Pkcs11Error, pkcs11Error } from './pkcs11-error.js';
 import type { RawAttribute } from './token/attribute-map.js';
 import { ulongBytes } from './token/attribute-map.js';
+import { withPin } from './token/pin-bytes.js';
 import { type Mechanism, type Output, Token, type TokenOptions } from './token/token.js';
 
 /** A handle as pkcs11js passes it: the CK_ULONG in 8 little-endian bytes (a Buffer under Node). */
@@ -40,7 +41,7 @@ export interface KeyPair {
 /**
  * pkcs11js' callback form: given as the last argument of C_Digest, C_DigestFinal, C_Sign,
  * C_SignFinal, C_Verify, C_VerifyFinal or C_GenerateKeyPair, the call returns nothing and runs
- * after the caller's current task, then calls back with the result, or with the error and null.
+ * once the caller's synchronous code has finished (a microtask), then calls back with the result, or with the error and null.
  */
 export type Callback<T> = (error: Error | null, result: T | null) => void;
 
@@ -134,16 +135,16 @@ export class Cryptoki {
   }
 
   C_InitToken(slot: Handle, pin?: string, label = ''): string {
-    this.token.initToken(num(slot), pinBytes(pin), label);
+    withPin(pin, (p) => this.token.initToken(num(slot), p, label));
     return label.padEnd(32, ' ');
   }
 
   C_InitPIN(session: Handle, pin?: string): void {
-    this.token.initPin(num(session), pinBytes(pin));
+    withPin(pin, (p) => this.token.initPin(num(session), p));
   }
 
   C_SetPIN(session: Handle, oldPin: string, newPin: string): void {
-    this.token.setPin(num(session), pinBytes(oldPin), pinBytes(newPin));
+    withPin(oldPin, (o) => withPin(newPin, (n) => this.token.setPin(num(session), o, n)));
   }
 
   C_OpenSession(slot: Handle, flags: number): Handle {
@@ -164,7 +165,7 @@ export class Cryptoki {
   }
 
   C_Login(session: Handle, userType: number, pin?: string): void {
-    this.token.loginAs(num(session), userType, pinBytes(pin));
+    withPin(pin, (p) => this.token.loginAs(num(session), userType, p));
   }
 
   C_Logout(session: Handle): void {
@@ -448,7 +449,7 @@ function unsupported(fn: string): never {
 }
 
 /**
- * The callback forms: `work` runs after the caller's current task; its result or error goes to
+ * The callback forms: `work` runs in a microtask, once the caller's synchronous code has finished; its result or error goes to
  * `callback` (an exception the callback throws is uncaught, as from a pkcs11js callback).
  */
 function callLater<T>(work: () => T, callback: Callback<T>): void {
@@ -465,7 +466,7 @@ function callLater<T>(work: () => T, callback: Callback<T>): void {
   });
 }
 
-/** The *Async variants: the call runs after the caller's current task, its error as a rejection. */
+/** The *Async variants: the call runs in a microtask, its error as a rejection. */
 function later<T>(work: () => T): Promise<T> {
   return Promise.resolve().then(work);
 }
@@ -477,9 +478,6 @@ function num(handle: Handle): number {
   return handle.length === 4 ? v.getUint32(0, true) : v.getUint32(0, true) + v.getUint32(4, true) * 2 ** 32;
 }
 
-function pinBytes(pin: string | undefined): Uint8Array {
-  return utf8.encode(pin ?? '');
-}
 
 /** pkcs11js' attribute encoding: numbers as CK_ULONG, booleans as CK_BBOOL, strings as UTF-8, dates as YYYYMMDD. */
 function rawTemplate(template: readonly Attribute[]): RawAttribute[] {

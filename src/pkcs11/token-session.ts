@@ -5,6 +5,7 @@ import { publicLabelFor } from './pal/default-labels.js';
 import { Pkcs11Error } from './pkcs11-error.js';
 import { getBool, getUlong, type RawAttribute, ulongBytes } from './token/attribute-map.js';
 import { bitLength, curveOfEcParams, EC_PARAMS } from './token/key-encoding.js';
+import { withPin } from './token/pin-bytes.js';
 import type { Mechanism, Token } from './token/token.js';
 
 /** Object classes by name. */
@@ -103,7 +104,7 @@ export class TokenSession {
 
   /** Logs in as the user (default) or the SO. */
   login(pin: string, as: 'user' | 'so' = 'user'): void {
-    this.token.loginAs(this.handle, as === 'so' ? CKU.CKU_SO : CKU.CKU_USER, utf8.encode(pin));
+    withPin(pin, (p) => this.token.loginAs(this.handle, as === 'so' ? CKU.CKU_SO : CKU.CKU_USER, p));
   }
 
   logout(): void {
@@ -112,12 +113,12 @@ export class TokenSession {
 
   /** Changes the PIN of whoever is logged in (the user when nobody is). */
   setPin(oldPin: string, newPin: string): void {
-    this.token.setPin(this.handle, utf8.encode(oldPin), utf8.encode(newPin));
+    withPin(oldPin, (o) => withPin(newPin, (n) => this.token.setPin(this.handle, o, n)));
   }
 
   /** Sets the user PIN (SO logged in). */
   initPin(pin: string): void {
-    this.token.initPin(this.handle, utf8.encode(pin));
+    withPin(pin, (p) => this.token.initPin(this.handle, p));
   }
 
   /** Handles of the visible objects matching `filter`, in handle order. */

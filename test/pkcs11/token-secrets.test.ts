@@ -191,4 +191,109 @@ describe('Token secrets', () => {
     assert.throws(() => token.initToken(token.slotId, pin(SO_PIN), 'again'), /SO PIN is locked.*erase the token's storage/);
     assert.throws(() => testToken(new MemoryObjectStore(), { maxPinTries: 0 }), RangeError);
   });
+
+  it('two token instances on one store never write a stale PIN record back (no PIN revert, no counter reset)', () => {
+    const store = new MemoryObjectStore();
+    const server = testToken(store, { maxPinTries: 10 });
+    initTestToken(server);
+    const cli = testToken(store);
+    const c = cli.openSession(cli.slotId, RW);
+    cli.loginAs(c, CKU.CKU_USER, pin(USER_PIN));
+    cli.setPin(c, pin(USER_PIN), pin('changed1'));
+    cli.closeSession(c);
+    const s = server.openSession(server.slotId, RW);
+    assert.equal(ckrOf(() => server.loginAs(s, CKU.CKU_USER, pin(USER_PIN))), CKR.CKR_PIN_INCORRECT, 'the old PIN stays dead');
+    for (let i = 0; i < 8; i++) {
+      const fresh = testToken(store);
+      const f = fresh.openSession(fresh.slotId, RW);
+      assert.equal(ckrOf(() => fresh.loginAs(f, CKU.CKU_USER, pin('guess000'))), CKR.CKR_PIN_INCORRECT);
+    }
+    assert.equal(ckrOf(() => server.loginAs(s, CKU.CKU_USER, pin('guess000'))), CKR.CKR_PIN_INCORRECT);
+    assert.equal(ckrOf(() => server.loginAs(s, CKU.CKU_USER, pin('changed1'))), CKR.CKR_PIN_LOCKED, '10 wrong PINs in all lock it');
+  });
+
+  it('a damaged stored object is skipped with a note: the token still opens and logs in', () => {
+    const dir = tempDir('damaged');
+    let token = testToken(new DirectoryObjectStore(dir));
+    initTestToken(token);
+    const s = userSession(token);
+    token.createObject(s, hmacKey('HMAC Key', crypto.randomBytes(32)));
+    const good = token.createObject(s, hmacKey('other', crypto.randomBytes(32)));
+    token.finalize();
+    const file = path.join(dir, fs.readdirSync(dir).find((f) => f === `obj-${Buffer.from('HMAC Key').toString('hex')}.p11o`)!);
+    const bytes = fs.readFileSync(file);
+    bytes[bytes.length - 20]! ^= 0x01;
+    fs.writeFileSync(file, bytes);
+    token = testToken(new DirectoryObjectStore(dir));
+    const t = userSession(token);
+    assert.match(token.notes.join('\n'), /"HMAC Key".*cannot be read/);
+    assert.equal(mac(token, t, good, 'm').length, 32, 'the intact key still works');
+  });
+
+  it('C_CopyObject of a token object keeps the label and never replaces its source', () => {
+    const token = testToken(new MemoryObjectStore());
+    initTestToken(token);
+    const s = userSession(token);
+    const secret = crypto.randomBytes(32);
+    const original = token.createObject(s, hmacKey('backup-me', secret, [a(CKA.CKA_MODIFIABLE, false)]));
+    const copy = token.copyObject(s, original, []);
+    assert.notEqual(copy, original);
+    token.destroyObject(s, original);
+    assert.deepEqual(mac(token, s, copy, 'm'), crypto.createHmac('sha256', secret).update('m').digest());
+  });
+
+  it('C_Logout destroys private session objects; their handles stay invalid after the next login', () => {
+    const token = testToken(new MemoryObjectStore());
+    initTestToken(token);
+    const s = userSession(token);
+    const h = token.createObject(s, hmacKey('session key', crypto.randomBytes(32)).filter((x) => x.type !== CKA.CKA_TOKEN));
+    token.logout(s);
+    token.loginAs(s, CKU.CKU_USER, pin(USER_PIN));
+    assert.equal(ckrOf(() => token.signInit(s, { mechanism: CKM.CKM_SHA256_HMAC }, h)), CKR.CKR_KEY_HANDLE_INVALID);
+  });
+
+  it('labels: a relabelled credential is never replaced behind its back, and C_SetAttributeValue keeps the label rules', () => {
+    const token = testToken(new MemoryObjectStore());
+    initTestToken(token);
+    const s = userSession(token);
+    const old = token.createObject(s, hmacKey('HMAC Key', crypto.randomBytes(32)));
+    token.setAttributeValue(s, old, [a(CKA.CKA_LABEL, 'kept old key')]);
+    assert.equal(ckrOf(() => token.createObject(s, hmacKey('HMAC Key', crypto.randomBytes(32)))), CKR.CKR_ACTION_PROHIBITED);
+    assert.equal(ckrOf(() => token.setAttributeValue(s, old, [a(CKA.CKA_LABEL, 'x'.repeat(33))])), CKR.CKR_DATA_LEN_RANGE);
+  });
+
+  it('when a failed key pair generation cannot put the old key back, it says so and memory matches the store', async () => {
+    const store = new MemoryObjectStore();
+    const token = testToken(store, { keys: await loadNodeKeyCrypto() });
+    initTestToken(token);
+    const s = userSession(token);
+    const p256 = a(CKA.CKA_EC_PARAMS, Buffer.from('06082a8648ce3d030107', 'hex'));
+    const pubT = [a(CKA.CKA_TOKEN, true), a(CKA.CKA_LABEL, 'Device Pub TLS Key'), p256];
+    const privT = [a(CKA.CKA_TOKEN, true), a(CKA.CKA_LABEL, 'Device Priv TLS Key'), a(CKA.CKA_SIGN, true)];
+    token.generateKeyPair(s, { mechanism: CKM.CKM_EC_KEY_PAIR_GEN }, pubT, privT);
+    const save = store.save.bind(store);
+    let saves = 0;
+    store.save = (label, data, options) => {
+      if (++saves >= 2) throw new PalError('PAL_IO_FAILED', 'injected write failure');
+      return save(label, data, options);
+    };
+    assert.throws(() => token.generateKeyPair(s, { mechanism: CKM.CKM_EC_KEY_PAIR_GEN }, pubT, privT), /could not be put back/);
+    store.save = save;
+    const inMemory = token.getAttributeValue(s, 1, [{ type: CKA.CKA_PUBLIC_KEY_INFO, capacity: 200 }]).attributes[0]!.value!;
+    token.finalize();
+    token.initialize();
+    const again = userSession(token);
+    const inStore = token.getAttributeValue(again, 1, [{ type: CKA.CKA_PUBLIC_KEY_INFO, capacity: 200 }]).attributes[0]!.value!;
+    assert.deepEqual(inMemory, inStore);
+  });
+
+  it('an unreadable token record shows an uninitialised token with a note, which C_InitToken starts again', () => {
+    const store = new MemoryObjectStore();
+    initTestToken(testToken(store));
+    store.save(TOKEN_RECORD_LABEL, utf8.encode('{"version":1}'), { isPrivate: false });
+    const token = testToken(store);
+    assert.match(token.notes.join('\n'), /token record cannot be read/);
+    token.initToken(token.slotId, pin(SO_PIN), 'fresh');
+    initTestToken(token);
+  });
 });

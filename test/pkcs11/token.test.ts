@@ -366,7 +366,7 @@ describe('Token: foreign blobs', () => {
     initTestToken(testToken(store));
     store.save('Device Cert', opensslCertificate('pal'), { isPrivate: false });
     const token = testToken(store);
-    assert.match(token.notes.join('\n'), /"Device Cert".*not a token object/);
+    assert.match(token.notes.join('\n'), /"Device Cert".*cannot be read as a token object/);
     const s = token.openSession(token.slotId, RW);
     token.loginAs(s, CKU.CKU_USER, pin(USER_PIN));
     const h = token.createObject(s, [a(CKA.CKA_CLASS, CKO.CKO_CERTIFICATE), a(CKA.CKA_CERTIFICATE_TYPE, CKC.CKC_X_509), a(CKA.CKA_TOKEN, true), a(CKA.CKA_LABEL, 'Device Cert'), a(CKA.CKA_VALUE, opensslCertificate('new'))]);

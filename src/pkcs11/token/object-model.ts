@@ -221,10 +221,10 @@ export function buildObject(template: AttributeMap, origin: 'create' | 'generate
     return invalid(CKR.CKR_ATTRIBUTE_VALUE_INVALID, context, 'CKA_ALWAYS_AUTHENTICATE true is not supported: this token has no context-specific login, so it could not enforce it');
   }
   const label = template.get(A.CKA_LABEL);
-  if (label !== undefined && label.length > MAX_LABEL_BYTES) return invalid(CKR.CKR_DATA_LEN_RANGE, context, `CKA_LABEL is ${label.length} bytes; labels are at most ${MAX_LABEL_BYTES} (corePKCS11's pkcs11configMAX_LABEL_LENGTH)`);
-  if (cls === CKO.CKO_CERTIFICATE && (label === undefined || label.length === 0)) {
+  if (cls === CKO.CKO_CERTIFICATE && label === undefined) {
     return invalid(CKR.CKR_TEMPLATE_INCOMPLETE, context, 'a certificate needs a CKA_LABEL: this token finds certificates by label, as corePKCS11 does');
   }
+  if (label !== undefined) checkLabel(cls, label, context);
   // Own copies of the defaults: an object's values are never shared (secrets are zeroized in place).
   const attrs: AttributeMap = new Map([...schema].map(([t, v]) => [t, new Uint8Array(v)]));
   for (const [t, v] of template) attrs.set(t, v);
@@ -384,6 +384,7 @@ export function applyAttributeChanges(attrs: AttributeMap, changes: AttributeMap
   if (!copy && getBool(attrs, A.CKA_MODIFIABLE) === false) invalid(CKR.CKR_ACTION_PROHIBITED, context, 'the object has CKA_MODIFIABLE false');
   for (const [t, v] of changes) {
     if (!attrs.has(t)) invalid(CKR.CKR_ATTRIBUTE_TYPE_INVALID, context, `${ckaName(t)} is not an attribute of this object`);
+    if (t === A.CKA_LABEL) checkLabel(getUlong(attrs, A.CKA_CLASS), v, context);
     const now = getBool(attrs, t);
     const to = v[0] === 1;
     if (t === A.CKA_SENSITIVE) {
@@ -396,6 +397,15 @@ export function applyAttributeChanges(attrs: AttributeMap, changes: AttributeMap
     out.set(t, v);
   }
   return out;
+}
+
+/**
+ * The label rules of this token (corePKCS11's): at most 32 bytes, and certificates have one.
+ * @throws {Pkcs11Error} CKR_DATA_LEN_RANGE, CKR_TEMPLATE_INCOMPLETE
+ */
+function checkLabel(cls: number | undefined, label: Uint8Array, context: string): void {
+  if (label.length > MAX_LABEL_BYTES) invalid(CKR.CKR_DATA_LEN_RANGE, context, `CKA_LABEL is ${label.length} bytes; labels are at most ${MAX_LABEL_BYTES} (corePKCS11's pkcs11configMAX_LABEL_LENGTH)`);
+  if (cls === CKO.CKO_CERTIFICATE && label.length === 0) invalid(CKR.CKR_TEMPLATE_INCOMPLETE, context, 'a certificate needs a non-empty CKA_LABEL: this token finds certificates by label, as corePKCS11 does');
 }
 
 /** Overwrites the secret components of a key (CKA_VALUE, RSA private parts) with zeros. */

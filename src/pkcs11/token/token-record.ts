@@ -22,6 +22,8 @@ export interface TokenRecord {
   /** Consecutive failed logins; counted before the PIN is checked, cleared by a good one. */
   readonly soFailures: number;
   readonly userFailures: number;
+  /** Failed logins in a row that lock a PIN, fixed at C_InitToken (every process sees the same limit). */
+  readonly maxPinTries: number;
 }
 
 const utf8 = new TextEncoder();
@@ -43,12 +45,18 @@ export function decodeTokenRecord(bytes: Uint8Array): TokenRecord {
   } catch (e) {
     throw new RangeError(`the token record is not JSON (${(e as Error).message})`);
   }
-  const pinOk = (p: unknown): boolean => typeof p === 'object' && p !== null && ['salt', 'verifier', 'wrappedKey'].every((k) => typeof (p as Record<string, unknown>)[k] === 'string') && Number.isInteger((p as PinRecord).iterations);
+  const hex = (v: unknown, bytes: number): boolean => typeof v === 'string' && v.length === bytes * 2 && /^[0-9a-f]*$/.test(v);
+  const pinOk = (p: unknown): boolean => {
+    if (typeof p !== 'object' || p === null) return false;
+    const r = p as PinRecord;
+    return hex(r.salt, 16) && hex(r.verifier, 32) && hex(r.wrappedKey, 32) && Number.isInteger(r.iterations) && r.iterations >= 1000 && r.iterations <= 100_000_000;
+  };
+  const count = (v: unknown): boolean => Number.isInteger(v) && (v as number) >= 0 && (v as number) <= 1_000_000;
   if (typeof r.version === 'number' && r.version !== TOKEN_RECORD_VERSION) {
     throw new RangeError(`the token record is version ${r.version}; this nvsec reads version ${TOKEN_RECORD_VERSION}: re-initialise the token (C_InitToken), which erases its objects`);
   }
-  if (r.version !== TOKEN_RECORD_VERSION || typeof r.label !== 'string' || typeof r.serial !== 'string' || !pinOk(r.so) || (r.user !== null && !pinOk(r.user)) || !Number.isInteger(r.soFailures) || !Number.isInteger(r.userFailures)) {
-    throw new RangeError('the token record lacks label, serial, so, user, soFailures or userFailures');
+  if (r.version !== TOKEN_RECORD_VERSION || typeof r.label !== 'string' || typeof r.serial !== 'string' || !pinOk(r.so) || (r.user !== null && !pinOk(r.user)) || !count(r.soFailures) || !count(r.userFailures) || !count(r.maxPinTries) || r.maxPinTries! < 1) {
+    throw new RangeError('the token record has a missing or malformed field (label, serial, so, user, soFailures, userFailures, maxPinTries)');
   }
   return r as TokenRecord;
 }

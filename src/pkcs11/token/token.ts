@@ -48,7 +48,7 @@ export interface TokenOptions {
   readonly random: TokenRandom;
   /** PBKDF2-SHA256 iterations for PINs set from now on. Default 100 000. */
   readonly pinIterations?: number;
-  /** Failed logins in a row after which a PIN is locked. Default 10. */
+  /** Failed logins in a row after which a PIN is locked, written into the token at C_InitToken. Default 10. */
   readonly maxPinTries?: number;
   /** Shortest and longest PIN in bytes. Default 4 and 64. */
   readonly minPinLength?: number;
@@ -311,8 +311,8 @@ export class Token {
     if (r !== null) {
       flags |= CKF_TOKEN.CKF_TOKEN_INITIALIZED;
       if (r.user !== null) flags |= CKF_TOKEN.CKF_USER_PIN_INITIALIZED;
-      flags |= this.pinFlags(r.userFailures, CKF_TOKEN.CKF_USER_PIN_COUNT_LOW, CKF_TOKEN.CKF_USER_PIN_FINAL_TRY, CKF_TOKEN.CKF_USER_PIN_LOCKED);
-      flags |= this.pinFlags(r.soFailures, CKF_TOKEN.CKF_SO_PIN_COUNT_LOW, CKF_TOKEN.CKF_SO_PIN_FINAL_TRY, CKF_TOKEN.CKF_SO_PIN_LOCKED);
+      flags |= pinFlags(r.userFailures, r.maxPinTries, CKF_TOKEN.CKF_USER_PIN_COUNT_LOW, CKF_TOKEN.CKF_USER_PIN_FINAL_TRY, CKF_TOKEN.CKF_USER_PIN_LOCKED);
+      flags |= pinFlags(r.soFailures, r.maxPinTries, CKF_TOKEN.CKF_SO_PIN_COUNT_LOW, CKF_TOKEN.CKF_SO_PIN_FINAL_TRY, CKF_TOKEN.CKF_SO_PIN_LOCKED);
     }
     const rw = [...this.sessions.values()].filter((s) => s.rw).length;
     const unavailable = CK_UNAVAILABLE_INFORMATION;
@@ -338,10 +338,6 @@ export class Token {
     };
   }
 
-  private pinFlags(failures: number, low: number, final: number, locked: number): number {
-    if (failures >= this.maxPinTries) return locked;
-    return (failures > 0 ? low : 0) | (failures === this.maxPinTries - 1 ? final : 0);
-  }
 
   /** C_GetMechanismList. @throws {Pkcs11Error} CKR_SLOT_ID_INVALID */
   getMechanismList(slot: number): number[] {
@@ -371,6 +367,7 @@ export class Token {
       const key = this.checkPin('so', soPin, 'C_InitToken');
       key.fill(0);
     }
+    this.notes.length = 0;
     for (const info of this.store.list()) {
       if (info.label !== TOKEN_RECORD_LABEL) this.storeCall('C_InitToken', () => this.store.destroy(info.handle));
     }
@@ -387,6 +384,7 @@ export class Token {
         serial: toHex(this.crypto.randomBytes(8)).toUpperCase(),
         so: makePinRecord(this.crypto, soPin, tokenKey, this.pinIterations),
         user: null,
+        maxPinTries: this.maxPinTries,
         soFailures: 0,
         userFailures: 0,
       });
@@ -406,7 +404,7 @@ export class Token {
     if (!s.rw) throw pkcs11Error(CKR.CKR_SESSION_READ_ONLY, 'C_InitPIN');
     this.checkPinLength(pin, 'C_InitPIN');
     const key = this.soKey!;
-    this.saveRecord({ ...this.record!, user: makePinRecord(this.crypto, pin, key, this.pinIterations), userFailures: 0 });
+    this.saveRecord({ ...this.refreshRecord('C_InitPIN'), user: makePinRecord(this.crypto, pin, key, this.pinIterations), userFailures: 0 });
   }
 
   /**
@@ -541,7 +539,7 @@ export class Token {
       throw pkcs11Error(CKR.CKR_TEMPLATE_INCONSISTENT, 'C_CopyObject: private and secret keys stay private');
     }
     const attrs = applyAttributeChanges(base, changes, 'C_CopyObject', { copy: true });
-    return this.addObjectFinal(s, attrs, 'C_CopyObject');
+    return this.addObjectFinal(s, attrs, 'C_CopyObject', { replace: false });
   }
 
   /** C_DestroyObject. @throws {Pkcs11Error} CKR_OBJECT_HANDLE_INVALID, CKR_SESSION_READ_ONLY, CKR_ACTION_PROHIBITED */
@@ -597,9 +595,9 @@ export class Token {
     this.requireWritable(s, o.attrs, 'C_SetAttributeValue');
     const attrs = applyAttributeChanges(o.attrs, toAttributeMap(template, 'C_SetAttributeValue'), 'C_SetAttributeValue');
     if (o.storeLabel !== null) this.saveObject(o.storeLabel, attrs, 'C_SetAttributeValue');
-    this.unindex(o);
+    this.retire(o);
     o.attrs = attrs;
-    dropPrepared(o);
+    this.objects.set(o.handle, o);
     this.index(o);
   }
 
@@ -994,7 +992,9 @@ export class Token {
       try {
         second = this.addObject(s, pubAttrs, fn);
       } catch (e) {
-        this.undo(first);
+        if (!this.undo(first) && first.replaced !== null && e instanceof Pkcs11Error) {
+          throw new Pkcs11Error(e.ckr, `${e.message}; and the object the private key replaced could not be put back: "${first.replaced.storeLabel}" now holds the new private key without its public key; generate the pair again`, { cause: e });
+        }
         throw e;
       }
       for (const r of [first.replaced, second.replaced]) if (r !== null) zeroizeSecrets(r.attrs);
@@ -1007,12 +1007,12 @@ export class Token {
 
   /**
    * Takes back an object just added: the object it replaced is saved back (so a failed key pair
-   * generation never costs the old credential), or the new one is destroyed. Errors here are
-   * swallowed: the caller reports the original one.
+   * generation never costs the old credential), or the new one is destroyed. False when the store
+   * refused: memory then keeps what the store holds (the new object), and the caller says so.
    */
-  private undo(placed: Placed): void {
+  private undo(placed: Placed): boolean {
     const o = this.objects.get(placed.handle);
-    if (o === undefined) return;
+    if (o === undefined) return true;
     const old = placed.replaced;
     try {
       if (o.storeLabel !== null) {
@@ -1020,13 +1020,16 @@ export class Token {
         else this.store.destroy(o.handle);
       }
     } catch {
-      /* the original error is the one to report */
+      // Memory follows the store: the new object stays (it is what the store holds), the old is gone.
+      if (old !== null) zeroizeSecrets(old.attrs);
+      return false;
     }
     this.forget(o);
     if (old !== null) {
       this.objects.set(old.handle, old);
       this.index(old);
     }
+    return true;
   }
 
   /** C_GenerateRandom: bytes from the token's CTR_DRBG. @throws {Pkcs11Error} CKR_ARGUMENTS_BAD for a length of 0 */
@@ -1097,9 +1100,9 @@ export class Token {
 
   /** Checks a PIN, counting the attempt before it is checked; returns the token key. */
   private checkPin(who: 'user' | 'so', pin: Uint8Array, fn: string): Uint8Array {
-    const r = this.record!;
+    const r = this.refreshRecord(fn);
     const failures = who === 'so' ? r.soFailures : r.userFailures;
-    if (failures >= this.maxPinTries) {
+    if (failures >= r.maxPinTries) {
       throw new Pkcs11Error(
         CKR.CKR_PIN_LOCKED,
         who === 'user'
@@ -1111,7 +1114,7 @@ export class Token {
     this.saveRecord(counted);
     const key = openPinRecord(this.crypto, (who === 'so' ? r.so : r.user)!, pin);
     if (key === null) {
-      const left = this.maxPinTries - failures - 1;
+      const left = r.maxPinTries - failures - 1;
       throw pkcs11Error(CKR.CKR_PIN_INCORRECT, `${fn}: wrong ${who === 'so' ? 'SO' : 'user'} PIN (${left} ${left === 1 ? 'try' : 'tries'} left)`);
     }
     this.saveRecord(who === 'so' ? { ...counted, soFailures: 0 } : { ...counted, userFailures: 0 });
@@ -1135,15 +1138,10 @@ export class Token {
   /**
    * Private objects are in memory only while the user is logged in: private token objects are
    * forgotten (their secrets zeroized; they are read again at the next login), private session
-   * objects keep their values (they exist nowhere else) but lose their prepared keys, and an
-   * encrypting store forgets its key.
+   * objects are destroyed (PKCS#11 2.40 §5.6, C_Logout), and an encrypting store forgets its key.
    */
   private dropPrivateObjects(): void {
-    for (const o of [...this.objects.values()]) {
-      if (!isPrivateObject(o.attrs)) continue;
-      if (o.storeLabel !== null) this.forget(o);
-      else dropPrepared(o);
-    }
+    for (const o of [...this.objects.values()]) if (isPrivateObject(o.attrs)) this.forget(o);
     if (isWrappingObjectStore(this.store)) this.store.setWrappingKey(null);
   }
 
@@ -1156,16 +1154,36 @@ export class Token {
     for (const o of [...this.objects.values()]) if (o.session === handle) this.forget(o);
   }
 
+  /** The token record as the store holds it now (another process may have changed it). */
+  private readRecord(): TokenRecord {
+    const handle = this.store.find(TOKEN_RECORD_LABEL);
+    if (handle === null) throw new RangeError('the token record is missing');
+    const { data } = this.store.get(handle);
+    return decodeTokenRecord(data);
+  }
+
+  /** Re-reads the record before a PIN is checked or changed, so no stale copy is ever written back. */
+  private refreshRecord(fn: string): TokenRecord {
+    if (this.record === null) throw pkcs11Error(CKR.CKR_TOKEN_NOT_RECOGNIZED, `${fn}: the token is not initialised; run C_InitToken first`);
+    try {
+      this.record = this.storeCall(fn, () => this.readRecord());
+    } catch (e) {
+      if (e instanceof RangeError) throw pkcs11Error(CKR.CKR_DEVICE_ERROR, `${fn}: the token record can no longer be read (${e.message})`, { cause: e });
+      throw e;
+    }
+    return this.record;
+  }
+
   private loadToken(): void {
     this.record = null;
     this.notes.length = 0;
     this.recordHandle = this.storeCall('C_Initialize', () => this.store.find(TOKEN_RECORD_LABEL));
     if (this.recordHandle !== null) {
-      const { data } = this.storeCall('C_Initialize', () => this.store.get(this.recordHandle!));
       try {
-        this.record = decodeTokenRecord(data);
+        this.record = this.readRecord();
       } catch (e) {
-        throw pkcs11Error(CKR.CKR_DEVICE_ERROR, `C_Initialize: the token record is damaged (${(e as Error).message}); re-initialise the token`, { cause: e });
+        if (!(e instanceof RangeError || (e instanceof PalError && e.code === 'PAL_OBJECT_CORRUPT'))) throw e;
+        this.notes.push(`the token record cannot be read (${e.message}): the token shows as not initialised; C_InitToken erases it and every object and starts again`);
       }
     }
     this.loadObjects(false);
@@ -1179,16 +1197,20 @@ export class Token {
   private loadObjects(privateOnes: boolean): void {
     for (const info of this.store.list()) {
       if (info.label === TOKEN_RECORD_LABEL || this.objects.has(info.handle) || info.isPrivate !== privateOnes) continue;
-      const { data } = this.storeCall(privateOnes ? 'C_Login' : 'C_Initialize', () => this.store.get(info.handle));
       let attrs: AttributeMap;
       try {
-        attrs = decodeObjectAttributes(data);
+        const { data } = this.store.get(info.handle);
+        try {
+          attrs = decodeObjectAttributes(data);
+        } finally {
+          data.fill(0);
+        }
       } catch (e) {
-        const note = `the stored object "${info.label}" (store handle ${info.handle}) is not a token object (${(e as Error).message}): it is ignored; erase it with the store's tools or re-initialise the token`;
+        const unreadable = e instanceof RangeError || (e instanceof PalError && (e.code === 'PAL_OBJECT_CORRUPT' || e.code === 'PAL_OBJECT_ABSENT'));
+        if (!unreadable) throw this.storeError(privateOnes ? 'C_Login' : 'C_Initialize', e);
+        const note = `the stored object "${info.label}" (store handle ${info.handle}) cannot be read as a token object (${(e as Error).message}): it is ignored; saving an object under its label replaces it, or re-initialise the token`;
         if (!this.notes.includes(note)) this.notes.push(note);
         continue;
-      } finally {
-        data.fill(0);
       }
       const o: TokenObject = { handle: info.handle, attrs, storeLabel: info.label, session: null, prepared: null };
       this.objects.set(o.handle, o);
@@ -1197,8 +1219,8 @@ export class Token {
   }
 
   /** Adds an object; what it replaced is gone for good. */
-  private addObjectFinal(s: Session, attrs: AttributeMap, fn: string): number {
-    const placed = this.addObject(s, attrs, fn);
+  private addObjectFinal(s: Session, attrs: AttributeMap, fn: string, options: { replace?: boolean } = {}): number {
+    const placed = this.addObject(s, attrs, fn, options);
     if (placed.replaced !== null) zeroizeSecrets(placed.replaced.attrs);
     return placed.handle;
   }
@@ -1208,7 +1230,7 @@ export class Token {
    * {@link Token.placeFor}). The object it replaced, if any, is out of the token but its values
    * are left intact for {@link Token.undo}; the caller zeroizes them.
    */
-  private addObject(s: Session, attrs: AttributeMap, fn: string): Placed {
+  private addObject(s: Session, attrs: AttributeMap, fn: string, options: { replace?: boolean } = {}): Placed {
     this.requireWritable(s, attrs, fn);
     if (!isTokenObject(attrs)) {
       const handle = ++this.nextSessionObject;
@@ -1217,7 +1239,7 @@ export class Token {
       this.index(o);
       return { handle, replaced: null };
     }
-    const { storeLabel, replaces } = this.placeFor(attrs, fn);
+    const { storeLabel, replaces } = options.replace === false ? { storeLabel: this.freshStoreLabel(), replaces: null } : this.placeFor(attrs, fn);
     const handle = this.saveObject(storeLabel, attrs, fn);
     if (replaces !== null) this.retire(replaces);
     const o: TokenObject = { handle, attrs, storeLabel, session: null, prepared: null };
@@ -1251,7 +1273,12 @@ export class Token {
     if (slot !== undefined) {
       const h = this.store.find(slot.label);
       const occupant = h === null ? undefined : this.objects.get(h);
-      if (occupant !== undefined) return { storeLabel: slot.label, replaces: replaceable(occupant) };
+      if (occupant !== undefined) {
+        if (!bytesEqual(occupant.attrs.get(CKA.CKA_LABEL) ?? EMPTY, labelBytes)) {
+          throw pkcs11Error(CKR.CKR_ACTION_PROHIBITED, `${fn}: the "${slot.label}" slot holds an object that was relabelled (handle ${occupant.handle}); destroy it, or give it its label back, before saving a new "${slot.label}"`);
+        }
+        return { storeLabel: slot.label, replaces: replaceable(occupant) };
+      }
       if (h !== null && this.login !== 'user' && this.store.list().some((i) => i.handle === h && i.isPrivate)) {
         throw pkcs11Error(CKR.CKR_USER_NOT_LOGGED_IN, `${fn}: "${slot.label}" holds a private object; log in as the user to replace it`);
       }
@@ -1263,9 +1290,14 @@ export class Token {
         if (o.storeLabel !== null && getUlong(o.attrs, CKA.CKA_CLASS) === cls && this.visible(o)) return { storeLabel: o.storeLabel, replaces: replaceable(o) };
       }
     }
+    return { storeLabel: this.freshStoreLabel(), replaces: null };
+  }
+
+  /** A generated store label no object has. */
+  private freshStoreLabel(): string {
     for (;;) {
       const candidate = `#o${toHex(this.crypto.randomBytes(8))}`;
-      if (this.store.find(candidate) === null) return { storeLabel: candidate, replaces: null };
+      if (this.store.find(candidate) === null) return candidate;
     }
   }
 
@@ -1319,9 +1351,12 @@ export class Token {
     try {
       return call();
     } catch (e) {
-      if (e instanceof PalError) throw new Pkcs11Error(e.ckr ?? CKR.CKR_DEVICE_ERROR, `${fn}: ${e.message}`, { cause: e });
-      throw e;
+      throw this.storeError(fn, e);
     }
+  }
+
+  private storeError(fn: string, e: unknown): unknown {
+    return e instanceof PalError ? new Pkcs11Error(e.ckr ?? CKR.CKR_DEVICE_ERROR, `${fn}: ${e.message}`, { cause: e }) : e;
   }
 }
 
@@ -1333,6 +1368,11 @@ function digestInfoKind(data: Uint8Array): 'ok' | 'length' | 'content' {
   if (digestInfoHash(data) !== null) return 'ok';
   const lengths = Object.values(DIGEST_INFO_PREFIXES).map((p) => p.length + p[p.length - 1]!);
   return lengths.includes(data.length) ? 'content' : 'length';
+}
+
+function pinFlags(failures: number, maxTries: number, low: number, final: number, locked: number): number {
+  if (failures >= maxTries) return locked;
+  return (failures > 0 ? low : 0) | (failures === maxTries - 1 ? final : 0);
 }
 
 function dropPrepared(o: TokenObject): void {
