@@ -1,0 +1,548 @@
+import type * as X509 from '@peculiar/x509';
+import { bytesEqual } from '../bytes/equal.js';
+import { DER_TAG, derChildren, readDer } from '../bytes/der.js';
+import { fromHex, toHex } from '../bytes/hex.js';
+import type { CryptoProvider, HashName } from '../crypto/provider.js';
+import { EC_CURVE_BYTES, type EcCurve, type EcPublicKey, type PublicKey } from '../crypto/public-key.js';
+import type { Signer } from '../crypto/signer.js';
+import { NvsecError } from '../errors/nvsec-error.js';
+import { curveOfEcParams, ecSpki } from '../pkcs11/token/key-encoding.js';
+
+/**
+ * The factory's X.509 certificates: root CA, intermediate (manufacturing) CA, device CSRs and
+ * device / TLS server certificates, built with @peculiar/x509 and signed through nvsec's
+ * {@link Signer}, so a CA key may sit in a PKCS#11 token, an HSM or memory alike.
+ *
+ * Scope: ECDSA on P-256 (signed with SHA-256) and P-384 (SHA-384), for CA and device keys. RSA is
+ * not needed for the factory (devices generate EC keys in their token; the CA keys are ours to
+ * choose) and is refused with KEY_UNSUPPORTED.
+ */
+
+/**
+ * The part of WebCrypto's `Crypto` @peculiar/x509 uses: Node passes `globalThis.crypto`, a
+ * browser `window.crypto`. Typed loosely so core code needs no DOM or Node types.
+ */
+export interface WebCrypto {
+  readonly subtle: object;
+  getRandomValues<T extends ArrayBufferView | null>(array: T): T;
+}
+
+/** What {@link loadCertificates} needs: WebCrypto for the library, nvsec's provider for hashing, a random source for serials. */
+export interface CertificateDeps {
+  /** WebCrypto (`globalThis.crypto` on Node): parsing keys, verifying CSR signatures. */
+  readonly webCrypto: WebCrypto;
+  /** Hashes what a {@link Signer} signs, and the subject key identifiers (SHA-1, RFC 5280 §4.2.1.2 method 1). */
+  readonly crypto: CryptoProvider;
+  /** Source of serial numbers; default `crypto.randomBytes`. */
+  readonly random?: (length: number) => Uint8Array;
+}
+
+/** A certificate (or request) with its parsed fields. */
+export interface Certificate {
+  readonly der: Uint8Array;
+  /** "-----BEGIN CERTIFICATE-----" PEM. */
+  readonly pem: string;
+  /** Serial number in lower-case hex, without a sign byte. */
+  readonly serial: string;
+  /** Subject in RFC 4514-like text, e.g. "CN=Acme Root CA, O=Acme". */
+  readonly subject: string;
+  readonly issuer: string;
+  readonly notBefore: Date;
+  readonly notAfter: Date;
+  readonly publicKey: EcPublicKey;
+  /** The subject key identifier extension's value; null when the certificate has none. */
+  readonly subjectKeyId: Uint8Array | null;
+}
+
+/** A PKCS#10 certificate signing request. */
+export interface CertificateRequest {
+  readonly der: Uint8Array;
+  /** "-----BEGIN CERTIFICATE REQUEST-----" PEM. */
+  readonly pem: string;
+  readonly subject: string;
+  readonly publicKey: EcPublicKey;
+}
+
+/** A CA that signs: its certificate and the signer of the certificate's key. */
+export interface Issuer {
+  readonly certificate: Certificate;
+  readonly signer: Signer;
+}
+
+/** Validity period; `notAfter` must be later than `notBefore`. */
+export interface Validity {
+  readonly notBefore: Date;
+  readonly notAfter: Date;
+}
+
+/** Parameters of {@link Certificates.createRootCa}. */
+export interface RootCaParams extends Validity {
+  /** Distinguished name, e.g. "CN=Acme Root CA, O=Acme". */
+  readonly subject: string;
+  readonly signer: Signer;
+  /** Serial in hex; default {@link randomSerial}. */
+  readonly serial?: string;
+  /** basicConstraints pathLenConstraint; default none (any depth). */
+  readonly pathLength?: number;
+}
+
+/** Parameters of {@link Certificates.createIntermediateCa}. */
+export interface IntermediateCaParams extends Validity {
+  readonly subject: string;
+  /** The intermediate's public key (its private half may sit in a token). */
+  readonly publicKey: PublicKey;
+  readonly issuer: Issuer;
+  readonly serial?: string;
+  /** basicConstraints pathLenConstraint; default 0 (it issues end-entity certificates only). */
+  readonly pathLength?: number;
+}
+
+/** Parameters of {@link Certificates.createCsr}. */
+export interface CsrParams {
+  readonly subject: string;
+  /** The device's key, typically {@link tokenSigner} over a key generated inside its token. */
+  readonly signer: Signer;
+}
+
+/** Parameters of {@link Certificates.issueDeviceCertificate}. */
+export interface DeviceCertificateParams {
+  /** The device's CSR: DER, PEM, or as {@link Certificates.createCsr} returned it. */
+  readonly csr: CertificateRequest | Uint8Array | string;
+  readonly issuer: Issuer;
+  readonly validity: Validity;
+  readonly serial?: string;
+  /** Subject to certify instead of the CSR's (the factory names its devices). */
+  readonly subject?: string;
+}
+
+/** Parameters of {@link Certificates.issueServerCertificate}. */
+export interface ServerCertificateParams {
+  readonly subject: string;
+  readonly publicKey: PublicKey;
+  readonly issuer: Issuer;
+  readonly validity: Validity;
+  /** subjectAltName host names; with `ipAddresses`, at least one name in all. */
+  readonly dnsNames?: readonly string[];
+  /** subjectAltName IP addresses (IPv4 dotted or IPv6 text). */
+  readonly ipAddresses?: readonly string[];
+  readonly serial?: string;
+}
+
+/** The certificate operations, from {@link loadCertificates}. */
+export interface Certificates {
+  /** A self-signed root CA: basicConstraints CA:TRUE (critical), keyUsage keyCertSign + cRLSign (critical), SKI, AKI. */
+  createRootCa(params: RootCaParams): Promise<Certificate>;
+  /** An intermediate CA signed by `issuer`: CA:TRUE with pathLength (default 0), keyCertSign + cRLSign, SKI, AKI. */
+  createIntermediateCa(params: IntermediateCaParams): Promise<Certificate>;
+  /** A PKCS#10 request for the signer's key, signed by it (proof of possession). */
+  createCsr(params: CsrParams): Promise<CertificateRequest>;
+  /**
+   * A device (TLS client) certificate for the CSR's key, after checking the CSR's signature:
+   * CA:FALSE (critical), keyUsage digitalSignature (critical), extKeyUsage clientAuth, SKI, AKI.
+   * Extensions the CSR asks for are ignored: the CA decides them.
+   */
+  issueDeviceCertificate(params: DeviceCertificateParams): Promise<Certificate>;
+  /** A TLS server certificate: CA:FALSE, digitalSignature, extKeyUsage serverAuth, subjectAltName DNS/IP, SKI, AKI. */
+  issueServerCertificate(params: ServerCertificateParams): Promise<Certificate>;
+  /** Parses a certificate (DER or PEM). */
+  parseCertificate(data: Uint8Array | string): Certificate;
+  /** Parses a PKCS#10 request (DER or PEM) without checking its signature. */
+  parseCsr(data: Uint8Array | string): CertificateRequest;
+  /** Whether the request's self-signature is valid. */
+  verifyCsr(csr: CertificateRequest | Uint8Array | string): Promise<boolean>;
+}
+
+type X509Module = typeof X509;
+/** The library's types for what it takes from WebCrypto (no DOM or Node types in core code). */
+type LibCrypto = Parameters<typeof X509.X509CertificateGenerator.create>[1];
+type SigningKey = X509.Pkcs10CertificateRequestCreateParams['keys']['privateKey'];
+type SigningAlgorithm = X509.Pkcs10CertificateRequestCreateParams['signingAlgorithm'];
+type ImportKey = (format: 'spki', data: ArrayBuffer, algorithm: { name: string; namedCurve: string }, extractable: boolean, usages: string[]) => Promise<SigningKey>;
+let library: Promise<X509Module> | undefined;
+
+/** @peculiar/x509 with its Reflect polyfill, imported on first use (importing nvsec runs nothing). */
+function loadX509(): Promise<X509Module> {
+  library ??= (async () => {
+    await import('reflect-metadata');
+    return import('@peculiar/x509');
+  })();
+  return library;
+}
+
+const SERIAL_BYTES = 16;
+
+/**
+ * A certificate serial number: 16 bytes from `random` with the top bit cleared, so the DER
+ * INTEGER is positive and at most 16 bytes long (RFC 5280 §4.1.2.2 allows 20), in hex. 127 random
+ * bits make collisions negligible; the registry's unique constraint catches the impossible one.
+ *
+ * @throws {RangeError} when `random` returns fewer than 16 bytes
+ * @example randomSerial((n) => nodeCrypto.randomBytes(n)); // '5f0c…' (32 hex digits)
+ */
+export function randomSerial(random: (length: number) => Uint8Array): string {
+  const r = random(SERIAL_BYTES);
+  if (r.length < SERIAL_BYTES) throw new RangeError(`"random" must return ${SERIAL_BYTES} bytes, got ${r.length}`);
+  const b = r.slice(0, SERIAL_BYTES);
+  b[0]! &= 0x7f;
+  if (b.every((x) => x === 0)) b[SERIAL_BYTES - 1] = 1; // zero is not a valid serial
+  return toHex(b);
+}
+
+/** Hash used with a signer's curve: SHA-256 on P-256, SHA-384 on P-384. */
+const HASH_OF_CURVE: Readonly<Partial<Record<EcCurve, { hash: HashName; webName: string }>>> = Object.freeze({
+  'P-256': { hash: 'sha256', webName: 'SHA-256' },
+  'P-384': { hash: 'sha384', webName: 'SHA-384' },
+});
+
+/** WebCrypto hash names of the hashes a CSR may be signed with. */
+const HASH_OF_WEB_NAME: Readonly<Record<string, HashName>> = Object.freeze({ 'SHA-1': 'sha1', 'SHA-256': 'sha256', 'SHA-384': 'sha384', 'SHA-512': 'sha512' });
+
+function ecKey(key: PublicKey, what: string): EcPublicKey & { curve: 'P-256' | 'P-384' } {
+  if (key.kind !== 'ec') throw new NvsecError('KEY_UNSUPPORTED', `${what} is an RSA key: the factory's certificates use ECDSA P-256 or P-384 keys`);
+  if (key.curve !== 'P-256' && key.curve !== 'P-384') throw new NvsecError('KEY_UNSUPPORTED', `${what} is on ${key.curve}: use P-256 or P-384`);
+  const w = EC_CURVE_BYTES[key.curve];
+  if (key.x.length !== w || key.y.length !== w) throw new RangeError(`${what}: a ${key.curve} point has ${w}-byte coordinates, got ${key.x.length} and ${key.y.length}`);
+  return key as EcPublicKey & { curve: 'P-256' | 'P-384' };
+}
+
+function pointOf(key: EcPublicKey): Uint8Array {
+  const w = EC_CURVE_BYTES[key.curve];
+  const p = new Uint8Array(1 + 2 * w);
+  p[0] = 4;
+  p.set(key.x, 1);
+  p.set(key.y, 1 + w);
+  return p;
+}
+
+function spkiOf(key: PublicKey, what: string): Uint8Array {
+  const k = ecKey(key, what);
+  return ecSpki(k.curve, pointOf(k));
+}
+
+/** The EC public key in a SubjectPublicKeyInfo (DER); KEY_UNSUPPORTED for other keys. */
+function publicKeyOfSpki(spki: Uint8Array, what: string): EcPublicKey {
+  try {
+    const outer = readDer(spki, 0);
+    const [alg, bits] = derChildren(spki, outer);
+    if (alg === undefined || bits === undefined || bits.tag !== DER_TAG.BIT_STRING) throw new RangeError('layout');
+    const [oid, params] = derChildren(spki, alg);
+    const ecOid = Uint8Array.of(0x2a, 0x86, 0x48, 0xce, 0x3d, 0x02, 0x01);
+    if (oid === undefined || !bytesEqual(spki.subarray(oid.start, oid.end), ecOid) || params === undefined) {
+      throw new NvsecError('KEY_UNSUPPORTED', `${what} is not an EC key: the factory's certificates use ECDSA P-256 or P-384 keys`);
+    }
+    const curve = curveOfEcParams(spki.subarray(params.offset, params.end));
+    if (curve === null) throw new NvsecError('KEY_UNSUPPORTED', `${what} is on a curve other than P-256 or P-384`);
+    const point = spki.subarray(bits.start + 1, bits.end);
+    const w = EC_CURVE_BYTES[curve];
+    if (spki[bits.start] !== 0 || point.length !== 1 + 2 * w || point[0] !== 4) throw new NvsecError('KEY_UNSUPPORTED', `${what} is not an uncompressed ${curve} point`);
+    return { kind: 'ec', curve, x: point.slice(1, 1 + w), y: point.slice(1 + w) };
+  } catch (e) {
+    if (e instanceof NvsecError) throw e;
+    throw new NvsecError('CERT_UNREADABLE', `${what}: the SubjectPublicKeyInfo is not valid DER (${e instanceof Error ? e.message : String(e)})`, { cause: e });
+  }
+}
+
+function sameKey(a: EcPublicKey, b: EcPublicKey): boolean {
+  return a.curve === b.curve && bytesEqual(a.x, b.x) && bytesEqual(a.y, b.y);
+}
+
+function checkValidity(v: Validity, what: string): void {
+  if (!(v.notBefore instanceof Date) || Number.isNaN(v.notBefore.getTime())) throw new TypeError(`"${what}.notBefore" must be a valid Date`);
+  if (!(v.notAfter instanceof Date) || Number.isNaN(v.notAfter.getTime())) throw new TypeError(`"${what}.notAfter" must be a valid Date`);
+  if (v.notAfter.getTime() <= v.notBefore.getTime()) {
+    throw new RangeError(`"${what}.notAfter" (${v.notAfter.toISOString()}) must be later than "notBefore" (${v.notBefore.toISOString()})`);
+  }
+}
+
+function checkSerial(serial: string | undefined): void {
+  if (serial === undefined) return;
+  if (!/^(?:[0-9a-fA-F]{2}){1,20}$/.test(serial) || /^0*$/.test(serial)) {
+    throw new RangeError(`"serial" must be 1 to 20 bytes of hex, not zero, got ${JSON.stringify(serial)}`);
+  }
+  if (Number.parseInt(serial.slice(0, 2), 16) & 0x80) throw new RangeError(`"serial" must be positive: its first byte must be below 0x80, got ${serial.slice(0, 2)}`);
+}
+
+function checkSubject(subject: string, what: string): void {
+  if (typeof subject !== 'string' || subject.trim() === '') throw new TypeError(`"${what}" must be a distinguished name such as "CN=Acme Root CA, O=Acme"`);
+}
+
+/** A copy of `view` in its own ArrayBuffer (WebCrypto and the library want whole buffers). */
+const ab = (view: Uint8Array): ArrayBuffer => view.slice().buffer;
+
+/**
+ * WebCrypto whose `subtle.sign` signs with a {@link Signer} for the placeholder keys `keyFor`
+ * makes: the library gives it the to-be-signed bytes, the shim hashes them with the provider and
+ * hands the digest to the signer (ECDSA r ‖ s, which the library DER-encodes). Every other call,
+ * and `sign` with a real CryptoKey, goes to the real WebCrypto.
+ */
+function signerCrypto(real: WebCrypto, provider: CryptoProvider): { crypto: WebCrypto; keyFor(signer: Signer): object } {
+  const signers = new WeakMap<object, Signer>();
+  const realSubtle = real.subtle as Record<string | symbol, unknown>;
+  const sign = async (algorithm: unknown, key: object, data: ArrayBuffer | ArrayBufferView): Promise<ArrayBuffer> => {
+    const signer = signers.get(key);
+    if (signer === undefined) return (realSubtle['sign'] as (a: unknown, k: object, d: ArrayBuffer | ArrayBufferView) => Promise<ArrayBuffer>).call(realSubtle, algorithm, key, data);
+    const alg = algorithm as { name?: unknown; hash?: unknown };
+    const hashName = typeof alg.hash === 'string' ? alg.hash : (alg.hash as { name?: unknown } | undefined)?.name;
+    const hash = typeof hashName === 'string' && Object.hasOwn(HASH_OF_WEB_NAME, hashName.toUpperCase()) ? HASH_OF_WEB_NAME[hashName.toUpperCase()] : undefined;
+    if (alg.name !== 'ECDSA' || hash === undefined) throw new NvsecError('KEY_UNSUPPORTED', `a Signer signs ECDSA with SHA-1/2 here, not ${JSON.stringify(algorithm)}`);
+    const bytes = ArrayBuffer.isView(data) ? new Uint8Array(data.buffer, data.byteOffset, data.byteLength) : new Uint8Array(data);
+    const digest = provider.digest(hash, bytes);
+    return ab(await signer.sign(digest, hash));
+  };
+  const subtle = new Proxy(realSubtle, {
+    get(target, prop) {
+      if (prop === 'sign') return sign;
+      const v = Reflect.get(target, prop) as unknown;
+      return typeof v === 'function' ? (v as (...args: unknown[]) => unknown).bind(target) : v;
+    },
+  });
+  const crypto: WebCrypto = { subtle, getRandomValues: (array) => real.getRandomValues(array) };
+  return {
+    crypto,
+    keyFor(signer: Signer): object {
+      const k = ecKey(signer.publicKey, 'the signer');
+      const key = Object.freeze({ type: 'private', extractable: false, algorithm: Object.freeze({ name: 'ECDSA', namedCurve: k.curve }), usages: Object.freeze(['sign']) });
+      signers.set(key, signer);
+      return key;
+    },
+  };
+}
+
+function isPem(data: Uint8Array | string): data is string {
+  return typeof data === 'string';
+}
+
+/**
+ * Loads @peculiar/x509 (and its Reflect polyfill) and returns the factory's certificate
+ * operations over `deps`. The library is imported once, on the first call.
+ *
+ * @throws {NvsecError} from the operations: KEY_UNSUPPORTED (RSA or P-192 keys), KEY_MISMATCH (an
+ *   issuer's signer does not hold its certificate's key), CSR_SIGNATURE_INVALID (a CSR that fails
+ *   its self-signature check), CERT_UNREADABLE / CSR_UNREADABLE (input that does not parse);
+ *   RangeError / TypeError for bad arguments (empty subject, notAfter not after notBefore, a
+ *   negative or malformed serial)
+ * @example
+ * const certs = await loadCertificates({ webCrypto: globalThis.crypto, crypto: nodeCrypto });
+ * const validity = { notBefore: new Date(), notAfter: new Date(Date.now() + 20 * 365 * 86400e3) };
+ * const root = await certs.createRootCa({ subject: 'CN=Acme Root CA, O=Acme', signer: rootSigner, ...validity });
+ * const inter = await certs.createIntermediateCa({ subject: 'CN=Acme Line 1', publicKey: lineSigner.publicKey, issuer: { certificate: root, signer: rootSigner }, ...validity });
+ * const csr = await certs.createCsr({ subject: 'CN=device-0001', signer: deviceSigner });
+ * const device = await certs.issueDeviceCertificate({ csr, issuer: { certificate: inter, signer: lineSigner }, validity });
+ */
+export async function loadCertificates(deps: CertificateDeps): Promise<Certificates> {
+  const x = await loadX509();
+  const provider = deps.crypto;
+  const random = deps.random ?? ((n: number) => provider.randomBytes(n));
+  const shim = signerCrypto(deps.webCrypto, provider);
+  const webCrypto = shim.crypto as unknown as LibCrypto;
+
+  const keyId = (key: EcPublicKey): Uint8Array => provider.digest('sha1', pointOf(key));
+
+  const toCertificate = (cert: X509.X509Certificate): Certificate => {
+    const der = new Uint8Array(cert.rawData);
+    const ski = cert.getExtension(x.SubjectKeyIdentifierExtension);
+    return {
+      der,
+      pem: cert.toString('pem'),
+      serial: cert.serialNumber.toLowerCase(),
+      subject: cert.subject,
+      issuer: cert.issuer,
+      notBefore: cert.notBefore,
+      notAfter: cert.notAfter,
+      publicKey: publicKeyOfSpki(new Uint8Array(cert.publicKey.rawData), `the certificate of "${cert.subject}"`),
+      subjectKeyId: ski === null ? null : fromHex(ski.keyId),
+    };
+  };
+
+  const parseCertificate = (data: Uint8Array | string): Certificate => {
+    let cert: X509.X509Certificate;
+    try {
+      cert = new x.X509Certificate(isPem(data) ? data : ab(data));
+    } catch (e) {
+      throw new NvsecError('CERT_UNREADABLE', `not an X.509 certificate (DER or PEM): ${e instanceof Error ? e.message : String(e)}`, { cause: e });
+    }
+    return toCertificate(cert);
+  };
+
+  const parseRequest = (data: CertificateRequest | Uint8Array | string): X509.Pkcs10CertificateRequest => {
+    const raw = typeof data === 'string' ? data : data instanceof Uint8Array ? ab(data) : ab(data.der);
+    try {
+      return new x.Pkcs10CertificateRequest(raw);
+    } catch (e) {
+      throw new NvsecError('CSR_UNREADABLE', `not a PKCS#10 certificate request (DER or PEM): ${e instanceof Error ? e.message : String(e)}`, { cause: e });
+    }
+  };
+
+  const toRequest = (req: X509.Pkcs10CertificateRequest): CertificateRequest => ({
+    der: new Uint8Array(req.rawData),
+    pem: req.toString('pem'),
+    subject: req.subject,
+    publicKey: publicKeyOfSpki(new Uint8Array(req.publicKey.rawData), 'the request'),
+  });
+
+  const verifyRequest = async (req: X509.Pkcs10CertificateRequest): Promise<boolean> => {
+    try {
+      return await req.verify(webCrypto);
+    } catch {
+      return false; // a malformed signature or key: not a valid request
+    }
+  };
+
+  /** Signs a certificate for `publicKey` with `extensions` under `issuerName`/`signer`. */
+  const sign = async (p: {
+    subject: string;
+    issuerName: string | X509.Name;
+    publicKey: EcPublicKey;
+    signer: Signer;
+    validity: Validity;
+    serial: string | undefined;
+    extensions: X509.Extension[];
+  }): Promise<Certificate> => {
+    const signerKey = ecKey(p.signer.publicKey, 'the issuer signer');
+    const cert = await x.X509CertificateGenerator.create(
+      {
+        serialNumber: p.serial ?? randomSerial(random),
+        subject: p.subject,
+        issuer: p.issuerName,
+        notBefore: p.validity.notBefore,
+        notAfter: p.validity.notAfter,
+        publicKey: ab(spkiOf(p.publicKey, 'the subject key')),
+        signingKey: shim.keyFor(p.signer) as SigningKey,
+        signingAlgorithm: { name: 'ECDSA', hash: HASH_OF_CURVE[signerKey.curve]!.webName } as SigningAlgorithm,
+        extensions: p.extensions,
+      },
+      webCrypto,
+    );
+    return toCertificate(cert);
+  };
+
+  const issuerParts = (issuer: Issuer): { name: X509.Name; keyId: Uint8Array } => {
+    const signerKey = ecKey(issuer.signer.publicKey, 'the issuer signer');
+    if (!sameKey(signerKey, issuer.certificate.publicKey)) {
+      throw new NvsecError('KEY_MISMATCH', `the issuer's signer does not hold the key of its certificate "${issuer.certificate.subject}": pass the CA key that belongs to that certificate`);
+    }
+    const cert = new x.X509Certificate(ab(issuer.certificate.der));
+    const bc = cert.getExtension(x.BasicConstraintsExtension);
+    if (bc === null || !bc.ca) throw new NvsecError('CERT_NOT_CA', `"${issuer.certificate.subject}" is not a CA certificate (basicConstraints CA:TRUE): it cannot issue certificates`);
+    return { name: cert.subjectName, keyId: issuer.certificate.subjectKeyId ?? keyId(issuer.certificate.publicKey) };
+  };
+
+  const endEntityExtensions = (subjectKey: EcPublicKey, issuerKeyId: Uint8Array, eku: string): X509.Extension[] => [
+    new x.BasicConstraintsExtension(false, undefined, true),
+    new x.KeyUsagesExtension(x.KeyUsageFlags.digitalSignature, true),
+    new x.ExtendedKeyUsageExtension([eku], false),
+    new x.SubjectKeyIdentifierExtension(toHex(keyId(subjectKey))),
+    new x.AuthorityKeyIdentifierExtension(toHex(issuerKeyId)),
+  ];
+
+  return {
+    async createRootCa(params) {
+      checkSubject(params.subject, 'subject');
+      checkValidity(params, 'params');
+      checkSerial(params.serial);
+      const key = ecKey(params.signer.publicKey, 'the root signer');
+      const id = toHex(keyId(key));
+      return sign({
+        subject: params.subject,
+        issuerName: params.subject,
+        publicKey: key,
+        signer: params.signer,
+        validity: params,
+        serial: params.serial,
+        extensions: [
+          new x.BasicConstraintsExtension(true, params.pathLength, true),
+          new x.KeyUsagesExtension(x.KeyUsageFlags.keyCertSign | x.KeyUsageFlags.cRLSign, true),
+          new x.SubjectKeyIdentifierExtension(id),
+          new x.AuthorityKeyIdentifierExtension(id),
+        ],
+      });
+    },
+
+    async createIntermediateCa(params) {
+      checkSubject(params.subject, 'subject');
+      checkValidity(params, 'params');
+      checkSerial(params.serial);
+      const key = ecKey(params.publicKey, 'the intermediate key');
+      const issuer = issuerParts(params.issuer);
+      return sign({
+        subject: params.subject,
+        issuerName: issuer.name,
+        publicKey: key,
+        signer: params.issuer.signer,
+        validity: params,
+        serial: params.serial,
+        extensions: [
+          new x.BasicConstraintsExtension(true, params.pathLength ?? 0, true),
+          new x.KeyUsagesExtension(x.KeyUsageFlags.keyCertSign | x.KeyUsageFlags.cRLSign, true),
+          new x.SubjectKeyIdentifierExtension(toHex(keyId(key))),
+          new x.AuthorityKeyIdentifierExtension(toHex(issuer.keyId)),
+        ],
+      });
+    },
+
+    async createCsr(params) {
+      checkSubject(params.subject, 'subject');
+      const key = ecKey(params.signer.publicKey, 'the device signer');
+      const publicKey = await (deps.webCrypto.subtle as { importKey: ImportKey }).importKey('spki', ab(spkiOf(key, 'the device key')), { name: 'ECDSA', namedCurve: key.curve }, true, ['verify']);
+      const req = await x.Pkcs10CertificateRequestGenerator.create(
+        {
+          name: params.subject,
+          keys: { privateKey: shim.keyFor(params.signer) as SigningKey, publicKey },
+          signingAlgorithm: { name: 'ECDSA', hash: HASH_OF_CURVE[key.curve]!.webName } as SigningAlgorithm,
+        },
+        webCrypto,
+      );
+      return toRequest(req);
+    },
+
+    async issueDeviceCertificate(params) {
+      checkValidity(params.validity, 'validity');
+      checkSerial(params.serial);
+      if (params.subject !== undefined) checkSubject(params.subject, 'subject');
+      const req = parseRequest(params.csr);
+      const request = toRequest(req);
+      const key = ecKey(request.publicKey, 'the CSR key');
+      if (!(await verifyRequest(req))) {
+        throw new NvsecError('CSR_SIGNATURE_INVALID', `the CSR of "${request.subject}" does not verify with its own key: it was altered or not signed by that key; refusing to certify it`);
+      }
+      const subject = params.subject ?? request.subject;
+      if (subject.trim() === '') throw new NvsecError('CSR_NO_SUBJECT', 'the CSR has an empty subject: pass "subject" to name the device');
+      const issuer = issuerParts(params.issuer);
+      return sign({
+        subject,
+        issuerName: issuer.name,
+        publicKey: key,
+        signer: params.issuer.signer,
+        validity: params.validity,
+        serial: params.serial,
+        extensions: endEntityExtensions(key, issuer.keyId, x.ExtendedKeyUsage.clientAuth),
+      });
+    },
+
+    async issueServerCertificate(params) {
+      checkSubject(params.subject, 'subject');
+      checkValidity(params.validity, 'validity');
+      checkSerial(params.serial);
+      const names = [...(params.dnsNames ?? []).map((value) => ({ type: 'dns' as const, value })), ...(params.ipAddresses ?? []).map((value) => ({ type: 'ip' as const, value }))];
+      if (names.length === 0) throw new RangeError('a server certificate needs at least one name in "dnsNames" or "ipAddresses": TLS clients check the host against subjectAltName');
+      const key = ecKey(params.publicKey, 'the server key');
+      const issuer = issuerParts(params.issuer);
+      return sign({
+        subject: params.subject,
+        issuerName: issuer.name,
+        publicKey: key,
+        signer: params.issuer.signer,
+        validity: params.validity,
+        serial: params.serial,
+        extensions: [...endEntityExtensions(key, issuer.keyId, x.ExtendedKeyUsage.serverAuth), new x.SubjectAlternativeNameExtension(names, false)],
+      });
+    },
+
+    parseCertificate,
+
+    parseCsr: (data) => toRequest(parseRequest(data)),
+
+    verifyCsr: async (csr) => verifyRequest(parseRequest(csr)),
+  };
+}
+
