@@ -119,19 +119,32 @@ function ecSigner(key: crypto.KeyObject, publicKey: PublicKey & { kind: 'ec' }):
  * PKCS#8, as espsecure and OpenSSL write them) gives a signer; a public key ("PUBLIC KEY") gives
  * only the public half. `source` names the file in error messages. The private key stays inside
  * OpenSSL (a KeyObject); pass the file's bytes rather than a string to be able to zeroize them.
+ * An encrypted PKCS#8 key ("ENCRYPTED PRIVATE KEY") needs `passphrase` (bytes can be zeroized
+ * after the call; a string cannot).
  *
- * @throws {NvsecError} KEY_UNREADABLE when the text is not a PEM key; KEY_UNSUPPORTED for other
- *   key types or curves
+ * @throws {NvsecError} KEY_UNREADABLE when the text is not a PEM key; KEY_PASSPHRASE when an
+ *   encrypted key's passphrase is missing or wrong; KEY_UNSUPPORTED for other key types or curves
  * @example
  * const { signer } = readSigningKey(fs.readFileSync('secure_boot_signing_key.pem', 'utf8'), 'secure_boot_signing_key.pem');
  */
-export function readSigningKey(pem: string | Uint8Array, source = 'key'): SigningKey {
+export function readSigningKey(pem: string | Uint8Array, source = 'key', passphrase?: string | Uint8Array): SigningKey {
   let key: crypto.KeyObject;
+  let encrypted = false;
   try {
     const text = typeof pem === 'string' ? pem : Buffer.from(pem.buffer, pem.byteOffset, pem.length);
-    const isPrivate = (typeof pem === 'string' ? pem : text.toString('latin1', 0, Math.min(pem.length, 64))).includes('PRIVATE KEY-----');
-    key = isPrivate ? crypto.createPrivateKey(text) : crypto.createPublicKey(text);
+    const head = typeof pem === 'string' ? pem.slice(0, 64) : text.toString('latin1', 0, Math.min(pem.length, 64));
+    const isPrivate = head.includes('PRIVATE KEY-----');
+    encrypted = head.includes('ENCRYPTED PRIVATE KEY-----');
+    const pass = passphrase === undefined ? undefined : typeof passphrase === 'string' ? passphrase : Buffer.from(passphrase.buffer, passphrase.byteOffset, passphrase.length);
+    key = isPrivate ? crypto.createPrivateKey(pass === undefined ? text : { key: text, passphrase: pass }) : crypto.createPublicKey(text);
   } catch (e) {
+    if (encrypted) {
+      throw new NvsecError(
+        'KEY_PASSPHRASE',
+        `${source} is an encrypted private key and ${passphrase === undefined ? 'no passphrase was given' : 'the passphrase is wrong (or the file is damaged)'}: give its passphrase`,
+        { cause: e },
+      );
+    }
     throw new NvsecError('KEY_UNREADABLE', `${source} is not a PEM private or public key (${e instanceof Error ? e.message : String(e)})`, { cause: e });
   }
   const publicKey = publicKeyOf(key, source);
