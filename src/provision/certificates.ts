@@ -24,7 +24,7 @@ import { curveOfEcParams, ecSpki } from '../pkcs11/token/key-encoding.js';
  */
 export interface WebCrypto {
   readonly subtle: object;
-  getRandomValues<T extends ArrayBufferView | null>(array: T): T;
+  getRandomValues<T extends Uint8Array>(array: T): T;
 }
 
 /** What {@link loadCertificates} needs: WebCrypto for the library, nvsec's provider for hashing, a random source for serials. */
