@@ -338,9 +338,17 @@ export async function loadCertificates(deps: CertificateDeps): Promise<Certifica
 
   const keyId = (key: EcPublicKey): Uint8Array => provider.digest('sha1', pointOf(key));
 
-  const toCertificate = (cert: X509.X509Certificate): Certificate => {
+  /**
+   * Our view of a parsed certificate. `known` skips re-reading what the caller just wrote (the
+   * library parses extensions slowly: about 2 ms a certificate).
+   */
+  const toCertificate = (cert: X509.X509Certificate, known?: { publicKey: EcPublicKey; subjectKeyId: Uint8Array }): Certificate => {
     const der = new Uint8Array(cert.rawData);
-    const ski = cert.getExtension(x.SubjectKeyIdentifierExtension);
+    let subjectKeyId: Uint8Array | null;
+    if (known === undefined) {
+      const ski = cert.getExtension(x.SubjectKeyIdentifierExtension);
+      subjectKeyId = ski === null ? null : fromHex(ski.keyId);
+    } else subjectKeyId = known.subjectKeyId;
     return {
       der,
       pem: cert.toString('pem'),
@@ -349,8 +357,8 @@ export async function loadCertificates(deps: CertificateDeps): Promise<Certifica
       issuer: cert.issuer,
       notBefore: cert.notBefore,
       notAfter: cert.notAfter,
-      publicKey: publicKeyOfSpki(new Uint8Array(cert.publicKey.rawData), `the certificate of "${cert.subject}"`),
-      subjectKeyId: ski === null ? null : fromHex(ski.keyId),
+      publicKey: known?.publicKey ?? publicKeyOfSpki(new Uint8Array(cert.publicKey.rawData), `the certificate of "${cert.subject}"`),
+      subjectKeyId,
     };
   };
 
@@ -396,6 +404,8 @@ export async function loadCertificates(deps: CertificateDeps): Promise<Certifica
     signer: Signer;
     validity: Validity;
     serial: string | undefined;
+    /** keyId(publicKey), which `extensions` carries as the SKI. */
+    subjectKeyId: Uint8Array;
     extensions: X509.Extension[];
   }): Promise<Certificate> => {
     const signerKey = ecKey(p.signer.publicKey, 'the issuer signer');
@@ -413,25 +423,33 @@ export async function loadCertificates(deps: CertificateDeps): Promise<Certifica
       },
       webCrypto,
     );
-    return toCertificate(cert);
+    return toCertificate(cert, { publicKey: p.publicKey, subjectKeyId: p.subjectKeyId });
   };
+
+  /** What an issuer's certificate contributes to what it signs, read once per certificate object. */
+  const issuerCache = new WeakMap<Certificate, { name: X509.Name; keyId: Uint8Array; ca: boolean }>();
 
   const issuerParts = (issuer: Issuer): { name: X509.Name; keyId: Uint8Array } => {
     const signerKey = ecKey(issuer.signer.publicKey, 'the issuer signer');
     if (!sameKey(signerKey, issuer.certificate.publicKey)) {
       throw new NvsecError('KEY_MISMATCH', `the issuer's signer does not hold the key of its certificate "${issuer.certificate.subject}": pass the CA key that belongs to that certificate`);
     }
-    const cert = new x.X509Certificate(ab(issuer.certificate.der));
-    const bc = cert.getExtension(x.BasicConstraintsExtension);
-    if (bc === null || !bc.ca) throw new NvsecError('CERT_NOT_CA', `"${issuer.certificate.subject}" is not a CA certificate (basicConstraints CA:TRUE): it cannot issue certificates`);
-    return { name: cert.subjectName, keyId: issuer.certificate.subjectKeyId ?? keyId(issuer.certificate.publicKey) };
+    let parts = issuerCache.get(issuer.certificate);
+    if (parts === undefined) {
+      const cert = new x.X509Certificate(ab(issuer.certificate.der));
+      const bc = cert.getExtension(x.BasicConstraintsExtension);
+      parts = { name: cert.subjectName, keyId: issuer.certificate.subjectKeyId ?? keyId(issuer.certificate.publicKey), ca: bc !== null && bc.ca };
+      issuerCache.set(issuer.certificate, parts);
+    }
+    if (!parts.ca) throw new NvsecError('CERT_NOT_CA', `"${issuer.certificate.subject}" is not a CA certificate (basicConstraints CA:TRUE): it cannot issue certificates`);
+    return parts;
   };
 
-  const endEntityExtensions = (subjectKey: EcPublicKey, issuerKeyId: Uint8Array, eku: string): X509.Extension[] => [
+  const endEntityExtensions = (subjectKeyId: Uint8Array, issuerKeyId: Uint8Array, eku: string): X509.Extension[] => [
     new x.BasicConstraintsExtension(false, undefined, true),
     new x.KeyUsagesExtension(x.KeyUsageFlags.digitalSignature, true),
     new x.ExtendedKeyUsageExtension([eku], false),
-    new x.SubjectKeyIdentifierExtension(toHex(keyId(subjectKey))),
+    new x.SubjectKeyIdentifierExtension(toHex(subjectKeyId)),
     new x.AuthorityKeyIdentifierExtension(toHex(issuerKeyId)),
   ];
 
@@ -441,8 +459,10 @@ export async function loadCertificates(deps: CertificateDeps): Promise<Certifica
       checkValidity(params, 'params');
       checkSerial(params.serial);
       const key = ecKey(params.signer.publicKey, 'the root signer');
-      const id = toHex(keyId(key));
+      const ski = keyId(key);
+      const id = toHex(ski);
       return sign({
+        subjectKeyId: ski,
         subject: params.subject,
         issuerName: params.subject,
         publicKey: key,
@@ -464,7 +484,9 @@ export async function loadCertificates(deps: CertificateDeps): Promise<Certifica
       checkSerial(params.serial);
       const key = ecKey(params.publicKey, 'the intermediate key');
       const issuer = issuerParts(params.issuer);
+      const ski = keyId(key);
       return sign({
+        subjectKeyId: ski,
         subject: params.subject,
         issuerName: issuer.name,
         publicKey: key,
@@ -474,7 +496,7 @@ export async function loadCertificates(deps: CertificateDeps): Promise<Certifica
         extensions: [
           new x.BasicConstraintsExtension(true, params.pathLength ?? 0, true),
           new x.KeyUsagesExtension(x.KeyUsageFlags.keyCertSign | x.KeyUsageFlags.cRLSign, true),
-          new x.SubjectKeyIdentifierExtension(toHex(keyId(key))),
+          new x.SubjectKeyIdentifierExtension(toHex(ski)),
           new x.AuthorityKeyIdentifierExtension(toHex(issuer.keyId)),
         ],
       });
@@ -508,14 +530,16 @@ export async function loadCertificates(deps: CertificateDeps): Promise<Certifica
       const subject = params.subject ?? request.subject;
       if (subject.trim() === '') throw new NvsecError('CSR_NO_SUBJECT', 'the CSR has an empty subject: pass "subject" to name the device');
       const issuer = issuerParts(params.issuer);
+      const ski = keyId(key);
       return sign({
+        subjectKeyId: ski,
         subject,
         issuerName: issuer.name,
         publicKey: key,
         signer: params.issuer.signer,
         validity: params.validity,
         serial: params.serial,
-        extensions: endEntityExtensions(key, issuer.keyId, x.ExtendedKeyUsage.clientAuth),
+        extensions: endEntityExtensions(ski, issuer.keyId, x.ExtendedKeyUsage.clientAuth),
       });
     },
 
@@ -527,14 +551,16 @@ export async function loadCertificates(deps: CertificateDeps): Promise<Certifica
       if (names.length === 0) throw new RangeError('a server certificate needs at least one name in "dnsNames" or "ipAddresses": TLS clients check the host against subjectAltName');
       const key = ecKey(params.publicKey, 'the server key');
       const issuer = issuerParts(params.issuer);
+      const ski = keyId(key);
       return sign({
+        subjectKeyId: ski,
         subject: params.subject,
         issuerName: issuer.name,
         publicKey: key,
         signer: params.issuer.signer,
         validity: params.validity,
         serial: params.serial,
-        extensions: [...endEntityExtensions(key, issuer.keyId, x.ExtendedKeyUsage.serverAuth), new x.SubjectAlternativeNameExtension(names, false)],
+        extensions: [...endEntityExtensions(ski, issuer.keyId, x.ExtendedKeyUsage.serverAuth), new x.SubjectAlternativeNameExtension(names, false)],
       });
     },
 
