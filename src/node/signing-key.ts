@@ -92,6 +92,10 @@ function rsaSigner(key: crypto.KeyObject, publicKey: PublicKey & { kind: 'rsa' }
   };
 }
 
+let ecdsaModule: Promise<typeof import('../crypto/ecdsa.js')> | undefined;
+/** The curve code, imported once: a dynamic import per signature costs as much as the signature (the factory signs thousands). */
+const loadEcdsa = (): Promise<typeof import('../crypto/ecdsa.js')> => (ecdsaModule ??= import('../crypto/ecdsa.js'));
+
 function ecSigner(key: crypto.KeyObject, publicKey: PublicKey & { kind: 'ec' }): Signer {
   let priv: crypto.KeyObject | null = key;
   return {
@@ -99,7 +103,7 @@ function ecSigner(key: crypto.KeyObject, publicKey: PublicKey & { kind: 'ec' }):
     sign: async (digest: Uint8Array, hash: HashName) => {
       if (priv === null) throw new NvsecError('CRYPTO_KEY_DESTROYED', 'This signing key was destroyed: read the key file again');
       if (digest.length !== hashLength(hash)) throw new RangeError(`"digest" must be a ${hashLength(hash)}-byte ${hash} digest, got ${digest.length} bytes`);
-      const { ecdsaSignDigest } = await import('../crypto/ecdsa.js'); // curve code loaded on first use
+      const { ecdsaSignDigest } = await loadEcdsa(); // curve code loaded on first use
       // The scalar leaves OpenSSL only for the time of one signature.
       const d = ecPrivateScalar(priv, publicKey.curve);
       try {
