@@ -278,16 +278,30 @@ const ab = (view: Uint8Array): ArrayBuffer => view.slice().buffer;
 function signerCrypto(real: WebCrypto, provider: CryptoProvider): { crypto: WebCrypto; keyFor(signer: Signer): object } {
   const signers = new WeakMap<object, Signer>();
   const realSubtle = real.subtle as Record<string | symbol, unknown>;
+  const realCall = <T>(method: string, ...args: unknown[]): Promise<T> => (realSubtle[method] as (...a: unknown[]) => Promise<T>).apply(realSubtle, args);
+  const verifyKeys = new WeakMap<Signer, Promise<object>>();
   const sign = async (algorithm: unknown, key: object, data: ArrayBuffer | ArrayBufferView): Promise<ArrayBuffer> => {
     const signer = signers.get(key);
-    if (signer === undefined) return (realSubtle['sign'] as (a: unknown, k: object, d: ArrayBuffer | ArrayBufferView) => Promise<ArrayBuffer>).call(realSubtle, algorithm, key, data);
+    if (signer === undefined) return realCall<ArrayBuffer>('sign', algorithm, key, data);
     const alg = algorithm as { name?: unknown; hash?: unknown };
     const hashName = typeof alg.hash === 'string' ? alg.hash : (alg.hash as { name?: unknown } | undefined)?.name;
     const hash = typeof hashName === 'string' && Object.hasOwn(HASH_OF_WEB_NAME, hashName.toUpperCase()) ? HASH_OF_WEB_NAME[hashName.toUpperCase()] : undefined;
     if (alg.name !== 'ECDSA' || hash === undefined) throw new NvsecError('KEY_UNSUPPORTED', `a Signer signs ECDSA with SHA-1/2 here, not ${JSON.stringify(algorithm)}`);
     const bytes = ArrayBuffer.isView(data) ? new Uint8Array(data.buffer, data.byteOffset, data.byteLength) : new Uint8Array(data);
     const digest = provider.digest(hash, bytes);
-    return ab(await signer.sign(digest, hash));
+    const signature = ab(await signer.sign(digest, hash));
+    // Check what was signed (OpenSSL, ~0.1 ms): a signer whose key is not its publicKey (a wrong
+    // token handle) is refused here rather than leaving certificates that fail in the field.
+    const k = ecKey(signer.publicKey, 'the signer');
+    let verifyKey = verifyKeys.get(signer);
+    if (verifyKey === undefined) {
+      verifyKey = realCall<object>('importKey', 'spki', ab(spkiOf(k, 'the signer')), { name: 'ECDSA', namedCurve: k.curve }, false, ['verify']);
+      verifyKeys.set(signer, verifyKey);
+    }
+    if (!(await realCall<boolean>('verify', { name: 'ECDSA', hash: hashName }, await verifyKey, signature, bytes))) {
+      throw new NvsecError('KEY_MISMATCH', `the signer's signature does not verify under its public key: it signs with another key than it claims (a wrong token key handle?)`);
+    }
+    return signature;
   };
   const subtle = new Proxy(realSubtle, {
     get(target, prop) {

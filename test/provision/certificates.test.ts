@@ -241,10 +241,25 @@ describe('issueDeviceCertificate(): refusals', () => {
   });
 
   it('refuses a CSR signed by another key than the one it names', async () => {
+    const csr = await certs.createCsr({ subject: 'CN=device-0006', signer });
+    const other = memorySigner('ecdsa256');
+    const der = Buffer.from(csr.der);
+    const mine = Buffer.from([4, ...(signer.publicKey.kind === 'ec' ? [...signer.publicKey.x, ...signer.publicKey.y] : [])]);
+    const theirs = Buffer.from([4, ...(other.publicKey.kind === 'ec' ? [...other.publicKey.x, ...other.publicKey.y] : [])]);
+    const at = der.indexOf(mine);
+    assert.ok(at > 0);
+    theirs.copy(der, at); // the request now names the other key, signed by the first
+    assert.match(openssl('req', '-verify', '-noout', '-inform', 'DER', '-in', file('swapped.der', der)).out, /verify failure/);
+    assert.equal(await codeOf(certs.issueDeviceCertificate({ csr: new Uint8Array(der), issuer: line, validity: deviceValidity })), 'CSR_SIGNATURE_INVALID');
+  });
+
+  it('refuses to sign with a signer whose key is not the public key it claims (checks what it signs)', async () => {
     const other = memorySigner('ecdsa256');
     const liar: Signer = { publicKey: signer.publicKey, sign: (d, h) => other.sign(d, h) };
-    const csr = await certs.createCsr({ subject: 'CN=device-0006', signer: liar });
-    assert.equal(await codeOf(certs.issueDeviceCertificate({ csr, issuer: line, validity: deviceValidity })), 'CSR_SIGNATURE_INVALID');
+    assert.equal(await codeOf(certs.createCsr({ subject: 'CN=device-0008', signer: liar })), 'KEY_MISMATCH');
+    const liarCa: Signer = { publicKey: interSigner.publicKey, sign: (d, h) => other.sign(d, h) };
+    const csr = await certs.createCsr({ subject: 'CN=device-0008', signer });
+    assert.equal(await codeOf(certs.issueDeviceCertificate({ csr, issuer: { certificate: inter, signer: liarCa }, validity: deviceValidity })), 'KEY_MISMATCH');
   });
 
   it('refuses garbage as a CSR', async () => {
