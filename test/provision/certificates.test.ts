@@ -5,6 +5,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { after, describe, it } from 'node:test';
+import { fileURLToPath } from 'node:url';
 import type { PublicKey } from '../../src/crypto/public-key.js';
 import type { Signer } from '../../src/crypto/signer.js';
 import { NvsecError } from '../../src/errors/nvsec-error.js';
@@ -344,5 +345,14 @@ describe('parseCertificate()', () => {
       assert.equal(p.notAfter.toISOString(), '2046-01-01T00:00:00.000Z');
     }
     assert.throws(() => certs.parseCertificate(Uint8Array.of(1, 2, 3)), (e: unknown) => e instanceof NvsecError && e.code === 'CERT_UNREADABLE');
+  });
+});
+
+describe('loading', () => {
+  it('imports neither @peculiar/x509 nor reflect-metadata until loadCertificates() is called', () => {
+    const src = fileURLToPath(new URL('../../src/provision/certificates.ts', import.meta.url));
+    const script = `const m = await import(${JSON.stringify(src)}); const before = typeof Reflect.getMetadata; await m.loadCertificates({ webCrypto: globalThis.crypto, crypto: {} }); console.log(before, typeof Reflect.getMetadata);`;
+    const out = execFileSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { encoding: 'utf8' });
+    assert.equal(out.trim(), 'undefined function');
   });
 });
