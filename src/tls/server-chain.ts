@@ -1,14 +1,7 @@
 import { NvsecError } from '../errors/nvsec-error.js';
+import { loadX509, type X509 } from './_x509.js';
 
-type X509 = typeof import('@peculiar/x509');
 type Certificate = InstanceType<X509['X509Certificate']>;
-
-let x509Module: Promise<X509> | undefined;
-/** @peculiar/x509 (and the Reflect polyfill it needs), loaded on first use so importing nvsec runs nothing. */
-function loadX509(): Promise<X509> {
-  x509Module ??= import('reflect-metadata').then(() => import('@peculiar/x509'));
-  return x509Module;
-}
 
 /** How a server's certificate chain is judged. */
 export interface ServerChainOptions {
