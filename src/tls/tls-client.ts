@@ -1,4 +1,3 @@
-import { bytesEqual } from '../bytes/equal.js';
 import type { CryptoProvider, HashName } from '../crypto/provider.js';
 import { NvsecError } from '../errors/nvsec-error.js';
 import { concat, expandLabel, readExtensions, u16, vec, WireReader } from './_wire.js';
@@ -61,6 +60,8 @@ const SUITES: Readonly<Record<number, { name: string; hash: HashName; keyLength:
 const OFFERED_SCHEMES = [0x0403, 0x0503, 0x0804, 0x0805, 0x0806] as const;
 const HRR_RANDOM = 'cf21ad74e59a6111be1d8c021e65b891c2a211167abb8c5e079e09e2c8a8339c';
 const MAX_RECORD = 16384;
+/** Largest handshake message accepted (a long certificate chain fits; more is a decode_error). */
+const MAX_HANDSHAKE_MESSAGE = 1 << 18;
 /** Alert descriptions (RFC 8446 §6), by their names. */
 export const TLS_ALERTS: Readonly<Record<number, string>> = Object.freeze({
   0: 'close_notify', 10: 'unexpected_message', 20: 'bad_record_mac', 22: 'record_overflow', 40: 'handshake_failure', 42: 'bad_certificate',
@@ -149,6 +150,14 @@ class RecordLayer {
   }
 }
 
+/** Equality without an early exit, for MAC values. */
+function macEqual(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false;
+  let diff = 0;
+  for (let i = 0; i < a.length; i++) diff |= (a[i] ?? 0) ^ (b[i] ?? 0);
+  return diff === 0;
+}
+
 function nonce(iv: Uint8Array, seq: bigint): Uint8Array {
   const out = iv.slice();
   for (let i = 0; i < 8; i++) out[out.length - 1 - i]! ^= Number((seq >> BigInt(8 * i)) & 0xffn);
@@ -214,6 +223,7 @@ export async function connectTls(options: TlsClientOptions): Promise<TlsConnecti
       for (;;) {
         if (pending.length >= 4) {
           const length = ((pending[1] ?? 0) << 16) | ((pending[2] ?? 0) << 8) | (pending[3] ?? 0);
+          if (length > MAX_HANDSHAKE_MESSAGE) throw new NvsecError('TLS_PROTOCOL', `handshake message of ${length} bytes ${when} is over the ${MAX_HANDSHAKE_MESSAGE}-byte limit`);
           if (pending.length >= 4 + length) {
             const raw = pending.slice(0, 4 + length);
             pending = pending.slice(4 + length);
@@ -258,9 +268,10 @@ export async function connectTls(options: TlsClientOptions): Promise<TlsConnecti
     const sh = new WireReader(await expect(HS.SERVER_HELLO, 'ServerHello'), 'ServerHello');
     sh.uint(2);
     const serverRandom = sh.bytes(32);
-    sh.vec(1);
+    const sessionEcho = sh.vec(1);
     const suiteCode = sh.uint(2);
-    sh.uint(1);
+    const compression = sh.uint(1);
+    if (sessionEcho.length !== 0 || compression !== 0) throw new NvsecError('TLS_PROTOCOL', 'the ServerHello echoes a session id or compression method that was not offered (illegal_parameter)');
     const shExt = readExtensions(sh.vec(2), 'ServerHello extensions');
     sh.end();
     const version = shExt.get(EXT.SUPPORTED_VERSIONS);
@@ -295,6 +306,10 @@ export async function connectTls(options: TlsClientOptions): Promise<TlsConnecti
       key.fill(0);
       return [aead, expandLabel(crypto, hash, secret, 'iv', new Uint8Array(0), 12)];
     };
+    const noSpan = (at: string): void => {
+      if (pending.length > 0) throw new NvsecError('TLS_PROTOCOL', `a handshake message spans the key change ${at} (unexpected_message)`);
+    };
+    noSpan('after ServerHello');
     io.setReadKey(...keysOf(sHs));
     io.setWriteKey(...keysOf(cHs));
 
@@ -339,10 +354,11 @@ export async function connectTls(options: TlsClientOptions): Promise<TlsConnecti
     const beforeFinished = th();
     const finished = await expect(HS.FINISHED, 'Finished');
     const sFinishedKey = expandLabel(crypto, hash, sHs, 'finished', new Uint8Array(0), hLen);
-    if (!bytesEqual(finished, crypto.hmac(hash, sFinishedKey, beforeFinished))) {
+    if (!macEqual(finished, crypto.hmac(hash, sFinishedKey, beforeFinished))) {
       throw new NvsecError('TLS_BAD_FINISHED', 'the server\'s Finished does not match the handshake (decrypt_error): the handshake was tampered with');
     }
     sFinishedKey.fill(0);
+    noSpan('after the server Finished');
     const serverFinishedHash = th();
 
     // Client authentication and Finished

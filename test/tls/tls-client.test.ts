@@ -1,6 +1,7 @@
 import { strict as assert } from 'node:assert';
 import { execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { connect, createServer, type Server as NetServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -160,6 +161,30 @@ describe('connectTls() against openssl s_server with client authentication', () 
     const conn = await connectTls(options(server.port, { clientChain: [der('device-other')] }));
     await assert.rejects(conn.read(), { code: 'TLS_ALERT', message: /unknown_ca/ });
     await conn.close();
+  });
+
+  it('fails when a byte of the ServerHello is changed in transit (the transcript binds the keys)', async () => {
+    let first = true;
+    const proxy: NetServer = createServer((client) => {
+      const upstream = connect(server.port, '127.0.0.1');
+      client.pipe(upstream);
+      upstream.on('data', (d: Buffer) => {
+        if (first) d[15]! ^= 0x01; // record header 5 + handshake header 4 + version 2: inside server_random
+        first = false;
+        client.write(d);
+      });
+      upstream.on('close', () => client.destroy());
+      client.on('close', () => upstream.destroy());
+      client.on('error', () => undefined);
+      upstream.on('error', () => undefined);
+    });
+    await new Promise<void>((r) => proxy.listen(0, '127.0.0.1', () => r()));
+    const port = (proxy.address() as { port: number }).port;
+    try {
+      await assert.rejects(connectTls(options(port)), { code: 'TLS_BAD_RECORD' });
+    } finally {
+      proxy.close();
+    }
   });
 
   it('refuses a server that only speaks TLS 1.2', async () => {
