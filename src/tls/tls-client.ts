@@ -33,6 +33,9 @@ export interface TlsClientOptions {
   readonly tlsCrypto: TlsCrypto;
 }
 
+/** What the handshake itself uses of {@link TlsClientOptions}. */
+type HandshakeOptions = Omit<TlsClientOptions, 'connect'>;
+
 /** An established TLS 1.3 connection. */
 export interface TlsConnection {
   write(data: Uint8Array): Promise<void>;
@@ -202,12 +205,10 @@ export async function connectTls(options: TlsClientOptions): Promise<TlsConnecti
   if (options.serverName.length === 0) throw new TypeError('serverName must not be empty');
   const chain = options.clientChain ?? [];
   if ((chain.length > 0) !== (options.signer !== undefined)) throw new TypeError('clientChain and signer go together: give both or neither');
-  const { crypto, tlsCrypto } = options;
-
   const transport = await options.connect();
   const io = new RecordLayer(transport);
   try {
-    return await handshake(options, io, chain);
+    return await handshake(options, io, chain, false);
   } catch (e) {
     if (e instanceof NvsecError && ALERT_FOR_CODE[e.code] !== undefined) await io.write(CT.ALERT, Uint8Array.of(2, ALERT_FOR_CODE[e.code]!)).catch(() => undefined);
     else if (e instanceof NvsecError && e.code.startsWith('TLS_') && e.code !== 'TLS_ALERT' && e.code !== 'TLS_CLOSED') await io.write(CT.ALERT, Uint8Array.of(2, 42)).catch(() => undefined);
@@ -215,235 +216,265 @@ export async function connectTls(options: TlsClientOptions): Promise<TlsConnecti
     transport.close();
     throw e;
   }
+}
 
-  async function handshake(opts: TlsClientOptions, io: RecordLayer, clientChain: readonly Uint8Array[]): Promise<TlsConnection> {
-    const transcript: Uint8Array[] = [];
-    let pending: Uint8Array = new Uint8Array(0);
-    const readMessage = async (when: string): Promise<{ type: number; body: Uint8Array }> => {
-      for (;;) {
-        if (pending.length >= 4) {
-          const length = ((pending[1] ?? 0) << 16) | ((pending[2] ?? 0) << 8) | (pending[3] ?? 0);
-          if (length > MAX_HANDSHAKE_MESSAGE) throw new NvsecError('TLS_PROTOCOL', `handshake message of ${length} bytes ${when} is over the ${MAX_HANDSHAKE_MESSAGE}-byte limit`);
-          if (pending.length >= 4 + length) {
-            const raw = pending.slice(0, 4 + length);
-            pending = pending.slice(4 + length);
-            transcript.push(raw);
-            return { type: raw[0]!, body: raw.subarray(4) };
-          }
-        }
-        const record = await io.read();
-        if (record === null) throw new NvsecError('TLS_CLOSED', `the server closed the connection ${when}`);
-        if (record.type === CT.ALERT) throw alertError(record.data, when);
-        if (record.type !== CT.HANDSHAKE) throw new NvsecError('TLS_PROTOCOL', `record of type ${record.type} ${when} (unexpected_message)`);
-        pending = concat(pending, record.data);
-      }
-    };
-    const expect = async (type: number, name: string): Promise<Uint8Array> => {
-      const m = await readMessage(`while waiting for ${name}`);
-      if (m.type !== type) throw new NvsecError('TLS_PROTOCOL', `expected ${name}, the server sent handshake message ${m.type} (unexpected_message)`);
-      return m.body;
-    };
-    const sendMessage = async (type: number, body: Uint8Array): Promise<void> => {
-      const raw = concat(Uint8Array.of(type), vec(3, body));
-      transcript.push(raw);
-      await io.write(CT.HANDSHAKE, raw);
-    };
-
-    // ClientHello
-    const share = await tlsCrypto.keyShare('secp256r1');
-    const isIp = /^\d{1,3}(\.\d{1,3}){3}$/.test(opts.serverName) || opts.serverName.includes(':');
-    const enc = new TextEncoder();
-    const ext = (type: number, body: Uint8Array): Uint8Array => concat(u16(type), vec(2, body));
-    const extensions = concat(
-      isIp ? new Uint8Array(0) : ext(EXT.SERVER_NAME, vec(2, concat(Uint8Array.of(0), vec(2, enc.encode(opts.serverName.replace(/\.$/, '')))))),
-      ext(EXT.SUPPORTED_VERSIONS, vec(1, u16(TLS13))),
-      ext(EXT.SUPPORTED_GROUPS, vec(2, u16(SECP256R1))),
-      ext(EXT.SIGNATURE_ALGORITHMS, vec(2, concat(...OFFERED_SCHEMES.map(u16)))),
-      ext(EXT.KEY_SHARE, vec(2, concat(u16(SECP256R1), vec(2, share.publicKey)))),
-    );
-    const suites = Object.keys(SUITES).map(Number);
-    await sendMessage(HS.CLIENT_HELLO, concat(u16(0x0303), crypto.randomBytes(32), vec(1, new Uint8Array(0)), vec(2, concat(...suites.map(u16))), vec(1, Uint8Array.of(0)), vec(2, extensions)));
-
-    // ServerHello
-    const sh = new WireReader(await expect(HS.SERVER_HELLO, 'ServerHello'), 'ServerHello');
-    sh.uint(2);
-    const serverRandom = sh.bytes(32);
-    const sessionEcho = sh.vec(1);
-    const suiteCode = sh.uint(2);
-    const compression = sh.uint(1);
-    if (sessionEcho.length !== 0 || compression !== 0) throw new NvsecError('TLS_PROTOCOL', 'the ServerHello echoes a session id or compression method that was not offered (illegal_parameter)');
-    const shExt = readExtensions(sh.vec(2), 'ServerHello extensions');
-    sh.end();
-    const version = shExt.get(EXT.SUPPORTED_VERSIONS);
-    if (version === undefined || new WireReader(version, 'supported_versions').uint(2) !== TLS13) {
-      throw new NvsecError('TLS_PROTOCOL', 'the server did not choose TLS 1.3 (protocol_version): nvsec speaks TLS 1.3 only');
-    }
-    if (Array.from(serverRandom, (b) => b.toString(16).padStart(2, '0')).join('') === HRR_RANDOM) {
-      throw new NvsecError('TLS_PROTOCOL', 'the server sent a HelloRetryRequest: it does not accept a secp256r1 key share, the only group nvsec offers');
-    }
-    const suite = SUITES[suiteCode];
-    if (suite === undefined) throw new NvsecError('TLS_PROTOCOL', `the server chose cipher suite 0x${suiteCode.toString(16)}, which was not offered (illegal_parameter)`);
-    const ks = new WireReader(shExt.get(EXT.KEY_SHARE) ?? new Uint8Array(0), 'key_share');
-    if (ks.uint(2) !== SECP256R1) throw new NvsecError('TLS_PROTOCOL', 'the server answered with a key share for another group (illegal_parameter)');
-    const ecdhe = await share.deriveSecret(ks.vec(2));
-    share.destroy();
-
-    // Key schedule (RFC 8446 §7.1)
-    const { hash, keyLength } = suite;
-    const hLen = hash === 'sha256' ? 32 : 48;
-    const th = (): Uint8Array => crypto.digest(hash, concat(...transcript));
-    const emptyHash = crypto.digest(hash, new Uint8Array(0));
-    const zeros = new Uint8Array(hLen);
-    const early = crypto.hmac(hash, zeros, zeros);
-    const hsSecret = crypto.hmac(hash, expandLabel(crypto, hash, early, 'derived', emptyHash, hLen), ecdhe);
-    ecdhe.fill(0);
-    const helloHash = th();
-    const cHs = expandLabel(crypto, hash, hsSecret, 'c hs traffic', helloHash, hLen);
-    const sHs = expandLabel(crypto, hash, hsSecret, 's hs traffic', helloHash, hLen);
-    const keysOf = (secret: Uint8Array): [Aead, Uint8Array] => {
-      const key = expandLabel(crypto, hash, secret, 'key', new Uint8Array(0), keyLength);
-      const aead = tlsCrypto.aesGcm(key);
-      key.fill(0);
-      return [aead, expandLabel(crypto, hash, secret, 'iv', new Uint8Array(0), 12)];
-    };
-    const noSpan = (at: string): void => {
-      if (pending.length > 0) throw new NvsecError('TLS_PROTOCOL', `a handshake message spans the key change ${at} (unexpected_message)`);
-    };
-    noSpan('after ServerHello');
-    io.setReadKey(...keysOf(sHs));
-    io.setWriteKey(...keysOf(cHs));
-
-    // EncryptedExtensions, [CertificateRequest], Certificate, CertificateVerify, Finished
-    await expect(HS.ENCRYPTED_EXTENSIONS, 'EncryptedExtensions');
-    let next = await readMessage('after EncryptedExtensions');
-    let request: { context: Uint8Array; schemes: number[] | null } | undefined;
-    if (next.type === HS.CERTIFICATE_REQUEST) {
-      const r = new WireReader(next.body, 'CertificateRequest');
-      const context = r.vec(1);
-      const crExt = readExtensions(r.vec(2), 'CertificateRequest extensions');
-      r.end();
-      const sa = crExt.get(EXT.SIGNATURE_ALGORITHMS);
-      const schemes: number[] = [];
-      if (sa !== undefined) for (let sr = new WireReader(new WireReader(sa, 'signature_algorithms').vec(2), 'signature_algorithms'); sr.remaining > 0; ) schemes.push(sr.uint(2));
-      request = { context: context.slice(), schemes: sa === undefined ? null : schemes };
-      next = await readMessage('after CertificateRequest');
-    }
-    if (next.type !== HS.CERTIFICATE) throw new NvsecError('TLS_PROTOCOL', `expected the server's Certificate, got handshake message ${next.type} (unexpected_message)`);
-    const cr = new WireReader(next.body, 'Certificate');
-    cr.vec(1);
-    const serverChain: Uint8Array[] = [];
-    for (const list = new WireReader(cr.vec(3), 'certificate_list'); list.remaining > 0; ) {
-      serverChain.push(list.vec(3).slice());
-      list.vec(2);
-    }
-    cr.end();
-    const serverPath = await verifyServerChain(serverChain, { trustAnchors: opts.trustAnchors, serverName: opts.serverName, ...(opts.now === undefined ? {} : { now: opts.now }) });
-
-    const certHash = th();
-    const cv = new WireReader(await expect(HS.CERTIFICATE_VERIFY, 'CertificateVerify'), 'CertificateVerify');
-    const scheme = cv.uint(2);
-    const signature = cv.vec(2);
-    cv.end();
-    if (!(OFFERED_SCHEMES as readonly number[]).includes(scheme)) throw new NvsecError('TLS_PROTOCOL', `the server signed with scheme 0x${scheme.toString(16)}, which was not offered (illegal_parameter)`);
-    const x509 = await loadX509();
-    const spki = new Uint8Array(new x509.X509Certificate(serverPath[0]!).publicKey.rawData);
-    if (!(await tlsCrypto.verify(spki, scheme, certificateVerifyContent('server', certHash), signature))) {
-      throw new NvsecError('TLS_BAD_SIGNATURE', 'the server\'s CertificateVerify does not verify under its certificate: it does not hold the certificate\'s key');
-    }
-
-    const beforeFinished = th();
-    const finished = await expect(HS.FINISHED, 'Finished');
-    const sFinishedKey = expandLabel(crypto, hash, sHs, 'finished', new Uint8Array(0), hLen);
-    if (!macEqual(finished, crypto.hmac(hash, sFinishedKey, beforeFinished))) {
-      throw new NvsecError('TLS_BAD_FINISHED', 'the server\'s Finished does not match the handshake (decrypt_error): the handshake was tampered with');
-    }
-    sFinishedKey.fill(0);
-    noSpan('after the server Finished');
-    const serverFinishedHash = th();
-
-    // Client authentication and Finished
-    if (request !== undefined) {
-      const entries = clientChain.map((der) => concat(vec(3, der), vec(2, new Uint8Array(0))));
-      await sendMessage(HS.CERTIFICATE, concat(vec(1, request.context), vec(3, concat(...entries))));
-      if (clientChain.length > 0 && opts.signer !== undefined) {
-        const code = TLS_SIGNATURE_SCHEMES[opts.signer.scheme];
-        if (request.schemes !== null && !request.schemes.includes(code)) {
-          throw new NvsecError('TLS_NO_COMMON_SIGNATURE', `the server does not accept ${opts.signer.scheme} signatures from clients (it accepts ${request.schemes.map((s) => `0x${s.toString(16)}`).join(', ')})`);
-        }
-        const clientSignature = await opts.signer.sign(certificateVerifyContent('client', th()));
-        await sendMessage(HS.CERTIFICATE_VERIFY, concat(u16(code), vec(2, clientSignature)));
-      }
-    }
-    const cFinishedKey = expandLabel(crypto, hash, cHs, 'finished', new Uint8Array(0), hLen);
-    await sendMessage(HS.FINISHED, crypto.hmac(hash, cFinishedKey, th()));
-    cFinishedKey.fill(0);
-
-    // Application traffic
-    const master = crypto.hmac(hash, expandLabel(crypto, hash, hsSecret, 'derived', emptyHash, hLen), zeros);
-    let cAp = expandLabel(crypto, hash, master, 'c ap traffic', serverFinishedHash, hLen);
-    let sAp = expandLabel(crypto, hash, master, 's ap traffic', serverFinishedHash, hLen);
-    for (const secret of [early, hsSecret, cHs, sHs, master]) secret.fill(0);
-    io.setReadKey(...keysOf(sAp));
-    io.setWriteKey(...keysOf(cAp));
-    transcript.length = 0;
-
-    let closed = false;
-    return {
-      serverPath,
-      cipherSuite: suite.name,
-      clientAuthRequested: request !== undefined,
-      async write(data: Uint8Array): Promise<void> {
-        if (closed) throw new NvsecError('TLS_CLOSED', 'write() after close()');
-        await io.write(CT.APPLICATION_DATA, data);
-      },
-      async read(): Promise<Uint8Array | null> {
-        for (;;) {
-          if (closed) return null;
-          const record = await io.read();
-          if (record === null) return null;
-          if (record.type === CT.APPLICATION_DATA) {
-            if (record.data.length > 0) return record.data.slice();
-            continue;
-          }
-          if (record.type === CT.ALERT) {
-            if (record.data[1] === 0) return null;
-            throw alertError(record.data, 'after the handshake');
-          }
-          if (record.type !== CT.HANDSHAKE) throw new NvsecError('TLS_PROTOCOL', `record of type ${record.type} after the handshake`);
-          pending = concat(pending, record.data);
-          while (pending.length >= 4) {
-            const length = ((pending[1] ?? 0) << 16) | ((pending[2] ?? 0) << 8) | (pending[3] ?? 0);
-            if (pending.length < 4 + length) break;
-            const type = pending[0]!;
-            const body = pending.slice(4, 4 + length);
-            pending = pending.slice(4 + length);
-            if (type === HS.KEY_UPDATE) {
-              const next = expandLabel(crypto, hash, sAp, 'traffic upd', new Uint8Array(0), hLen);
-              sAp.fill(0);
-              sAp = next;
-              io.setReadKey(...keysOf(sAp));
-              if (body[0] === 1) {
-                await io.write(CT.HANDSHAKE, concat(Uint8Array.of(HS.KEY_UPDATE), vec(3, Uint8Array.of(0))));
-                const nextC = expandLabel(crypto, hash, cAp, 'traffic upd', new Uint8Array(0), hLen);
-                cAp.fill(0);
-                cAp = nextC;
-                io.setWriteKey(...keysOf(cAp));
-              }
-            } else if (type !== HS.NEW_SESSION_TICKET) {
-              throw new NvsecError('TLS_PROTOCOL', `handshake message ${type} after the handshake (unexpected_message)`);
-            }
-          }
-        }
-      },
-      async close(): Promise<void> {
-        if (closed) return;
-        closed = true;
-        await io.write(CT.ALERT, Uint8Array.of(1, 0)).catch(() => undefined);
-        io.destroy();
-        cAp.fill(0);
-        sAp.fill(0);
-        transport.close();
-      },
-    };
+/**
+ * The certificate chain a TLS 1.3 server sends (leaf first, DER), as `openssl s_client -showcerts`
+ * shows it: nothing is validated except that the server holds the leaf's key (its
+ * CertificateVerify), then the connection is closed before any client certificate or Finished is
+ * sent. For bootstrapping a pinned CA: compare the fingerprint out of band before trusting it.
+ *
+ * @throws NvsecError `TLS_BAD_SIGNATURE`, `TLS_PROTOCOL`, `TLS_ALERT`, `TLS_CLOSED`, `TLS_CONNECT` (from the transport).
+ * @example
+ * const chain = await fetchServerChain({ connect: () => nodeTcpTransport('mqtt.example.com', 8883), serverName: 'mqtt.example.com', crypto: nodeCrypto, tlsCrypto: nodeTlsCrypto });
+ */
+export async function fetchServerChain(options: Pick<TlsClientOptions, 'connect' | 'serverName' | 'crypto' | 'tlsCrypto'>): Promise<Uint8Array[]> {
+  if (options.serverName.length === 0) throw new TypeError('serverName must not be empty');
+  const transport = await options.connect();
+  const io = new RecordLayer(transport);
+  try {
+    const chain = await handshake({ ...options, trustAnchors: [] }, io, [], true);
+    await io.write(CT.ALERT, Uint8Array.of(1, 90)).catch(() => undefined); // user_canceled: we only wanted the chain
+    return chain;
+  } finally {
+    io.destroy();
+    transport.close();
   }
+}
+
+/** The handshake; with `fetchOnly` it stops once the server proved it holds its certificate's key and returns the chain it sent, unvalidated. */
+async function handshake(opts: HandshakeOptions, io: RecordLayer, clientChain: readonly Uint8Array[], fetchOnly: true): Promise<Uint8Array[]>;
+async function handshake(opts: HandshakeOptions, io: RecordLayer, clientChain: readonly Uint8Array[], fetchOnly: false): Promise<TlsConnection>;
+async function handshake(opts: HandshakeOptions, io: RecordLayer, clientChain: readonly Uint8Array[], fetchOnly: boolean): Promise<TlsConnection | Uint8Array[]> {
+  const { crypto, tlsCrypto } = opts;
+  const transport = io.transport;
+  const transcript: Uint8Array[] = [];
+  let pending: Uint8Array = new Uint8Array(0);
+  const readMessage = async (when: string): Promise<{ type: number; body: Uint8Array }> => {
+    for (;;) {
+      if (pending.length >= 4) {
+        const length = ((pending[1] ?? 0) << 16) | ((pending[2] ?? 0) << 8) | (pending[3] ?? 0);
+        if (length > MAX_HANDSHAKE_MESSAGE) throw new NvsecError('TLS_PROTOCOL', `handshake message of ${length} bytes ${when} is over the ${MAX_HANDSHAKE_MESSAGE}-byte limit`);
+        if (pending.length >= 4 + length) {
+          const raw = pending.slice(0, 4 + length);
+          pending = pending.slice(4 + length);
+          transcript.push(raw);
+          return { type: raw[0]!, body: raw.subarray(4) };
+        }
+      }
+      const record = await io.read();
+      if (record === null) throw new NvsecError('TLS_CLOSED', `the server closed the connection ${when}`);
+      if (record.type === CT.ALERT) throw alertError(record.data, when);
+      if (record.type !== CT.HANDSHAKE) throw new NvsecError('TLS_PROTOCOL', `record of type ${record.type} ${when} (unexpected_message)`);
+      pending = concat(pending, record.data);
+    }
+  };
+  const expect = async (type: number, name: string): Promise<Uint8Array> => {
+    const m = await readMessage(`while waiting for ${name}`);
+    if (m.type !== type) throw new NvsecError('TLS_PROTOCOL', `expected ${name}, the server sent handshake message ${m.type} (unexpected_message)`);
+    return m.body;
+  };
+  const sendMessage = async (type: number, body: Uint8Array): Promise<void> => {
+    const raw = concat(Uint8Array.of(type), vec(3, body));
+    transcript.push(raw);
+    await io.write(CT.HANDSHAKE, raw);
+  };
+
+  // ClientHello
+  const share = await tlsCrypto.keyShare('secp256r1');
+  const isIp = /^\d{1,3}(\.\d{1,3}){3}$/.test(opts.serverName) || opts.serverName.includes(':');
+  const enc = new TextEncoder();
+  const ext = (type: number, body: Uint8Array): Uint8Array => concat(u16(type), vec(2, body));
+  const extensions = concat(
+    isIp ? new Uint8Array(0) : ext(EXT.SERVER_NAME, vec(2, concat(Uint8Array.of(0), vec(2, enc.encode(opts.serverName.replace(/\.$/, '')))))),
+    ext(EXT.SUPPORTED_VERSIONS, vec(1, u16(TLS13))),
+    ext(EXT.SUPPORTED_GROUPS, vec(2, u16(SECP256R1))),
+    ext(EXT.SIGNATURE_ALGORITHMS, vec(2, concat(...OFFERED_SCHEMES.map(u16)))),
+    ext(EXT.KEY_SHARE, vec(2, concat(u16(SECP256R1), vec(2, share.publicKey)))),
+  );
+  const suites = Object.keys(SUITES).map(Number);
+  await sendMessage(HS.CLIENT_HELLO, concat(u16(0x0303), crypto.randomBytes(32), vec(1, new Uint8Array(0)), vec(2, concat(...suites.map(u16))), vec(1, Uint8Array.of(0)), vec(2, extensions)));
+
+  // ServerHello
+  const sh = new WireReader(await expect(HS.SERVER_HELLO, 'ServerHello'), 'ServerHello');
+  sh.uint(2);
+  const serverRandom = sh.bytes(32);
+  const sessionEcho = sh.vec(1);
+  const suiteCode = sh.uint(2);
+  const compression = sh.uint(1);
+  if (sessionEcho.length !== 0 || compression !== 0) throw new NvsecError('TLS_PROTOCOL', 'the ServerHello echoes a session id or compression method that was not offered (illegal_parameter)');
+  const shExt = readExtensions(sh.vec(2), 'ServerHello extensions');
+  sh.end();
+  const version = shExt.get(EXT.SUPPORTED_VERSIONS);
+  if (version === undefined || new WireReader(version, 'supported_versions').uint(2) !== TLS13) {
+    throw new NvsecError('TLS_PROTOCOL', 'the server did not choose TLS 1.3 (protocol_version): nvsec speaks TLS 1.3 only');
+  }
+  if (Array.from(serverRandom, (b) => b.toString(16).padStart(2, '0')).join('') === HRR_RANDOM) {
+    throw new NvsecError('TLS_PROTOCOL', 'the server sent a HelloRetryRequest: it does not accept a secp256r1 key share, the only group nvsec offers');
+  }
+  const suite = SUITES[suiteCode];
+  if (suite === undefined) throw new NvsecError('TLS_PROTOCOL', `the server chose cipher suite 0x${suiteCode.toString(16)}, which was not offered (illegal_parameter)`);
+  const ks = new WireReader(shExt.get(EXT.KEY_SHARE) ?? new Uint8Array(0), 'key_share');
+  if (ks.uint(2) !== SECP256R1) throw new NvsecError('TLS_PROTOCOL', 'the server answered with a key share for another group (illegal_parameter)');
+  const ecdhe = await share.deriveSecret(ks.vec(2));
+  share.destroy();
+
+  // Key schedule (RFC 8446 §7.1)
+  const { hash, keyLength } = suite;
+  const hLen = hash === 'sha256' ? 32 : 48;
+  const th = (): Uint8Array => crypto.digest(hash, concat(...transcript));
+  const emptyHash = crypto.digest(hash, new Uint8Array(0));
+  const zeros = new Uint8Array(hLen);
+  const early = crypto.hmac(hash, zeros, zeros);
+  const hsSecret = crypto.hmac(hash, expandLabel(crypto, hash, early, 'derived', emptyHash, hLen), ecdhe);
+  ecdhe.fill(0);
+  const helloHash = th();
+  const cHs = expandLabel(crypto, hash, hsSecret, 'c hs traffic', helloHash, hLen);
+  const sHs = expandLabel(crypto, hash, hsSecret, 's hs traffic', helloHash, hLen);
+  const keysOf = (secret: Uint8Array): [Aead, Uint8Array] => {
+    const key = expandLabel(crypto, hash, secret, 'key', new Uint8Array(0), keyLength);
+    const aead = tlsCrypto.aesGcm(key);
+    key.fill(0);
+    return [aead, expandLabel(crypto, hash, secret, 'iv', new Uint8Array(0), 12)];
+  };
+  const noSpan = (at: string): void => {
+    if (pending.length > 0) throw new NvsecError('TLS_PROTOCOL', `a handshake message spans the key change ${at} (unexpected_message)`);
+  };
+  noSpan('after ServerHello');
+  io.setReadKey(...keysOf(sHs));
+  io.setWriteKey(...keysOf(cHs));
+
+  // EncryptedExtensions, [CertificateRequest], Certificate, CertificateVerify, Finished
+  await expect(HS.ENCRYPTED_EXTENSIONS, 'EncryptedExtensions');
+  let next = await readMessage('after EncryptedExtensions');
+  let request: { context: Uint8Array; schemes: number[] | null } | undefined;
+  if (next.type === HS.CERTIFICATE_REQUEST) {
+    const r = new WireReader(next.body, 'CertificateRequest');
+    const context = r.vec(1);
+    const crExt = readExtensions(r.vec(2), 'CertificateRequest extensions');
+    r.end();
+    const sa = crExt.get(EXT.SIGNATURE_ALGORITHMS);
+    const schemes: number[] = [];
+    if (sa !== undefined) for (let sr = new WireReader(new WireReader(sa, 'signature_algorithms').vec(2), 'signature_algorithms'); sr.remaining > 0; ) schemes.push(sr.uint(2));
+    request = { context: context.slice(), schemes: sa === undefined ? null : schemes };
+    next = await readMessage('after CertificateRequest');
+  }
+  if (next.type !== HS.CERTIFICATE) throw new NvsecError('TLS_PROTOCOL', `expected the server's Certificate, got handshake message ${next.type} (unexpected_message)`);
+  const cr = new WireReader(next.body, 'Certificate');
+  cr.vec(1);
+  const serverChain: Uint8Array[] = [];
+  for (const list = new WireReader(cr.vec(3), 'certificate_list'); list.remaining > 0; ) {
+    serverChain.push(list.vec(3).slice());
+    list.vec(2);
+  }
+  cr.end();
+  const serverPath = fetchOnly ? serverChain : await verifyServerChain(serverChain, { trustAnchors: opts.trustAnchors, serverName: opts.serverName, ...(opts.now === undefined ? {} : { now: opts.now }) });
+
+  const certHash = th();
+  const cv = new WireReader(await expect(HS.CERTIFICATE_VERIFY, 'CertificateVerify'), 'CertificateVerify');
+  const scheme = cv.uint(2);
+  const signature = cv.vec(2);
+  cv.end();
+  if (!(OFFERED_SCHEMES as readonly number[]).includes(scheme)) throw new NvsecError('TLS_PROTOCOL', `the server signed with scheme 0x${scheme.toString(16)}, which was not offered (illegal_parameter)`);
+  const x509 = await loadX509();
+  const spki = new Uint8Array(new x509.X509Certificate(serverPath[0]!).publicKey.rawData);
+  if (!(await tlsCrypto.verify(spki, scheme, certificateVerifyContent('server', certHash), signature))) {
+    throw new NvsecError('TLS_BAD_SIGNATURE', 'the server\'s CertificateVerify does not verify under its certificate: it does not hold the certificate\'s key');
+  }
+
+  if (fetchOnly) return serverChain;
+  const beforeFinished = th();
+  const finished = await expect(HS.FINISHED, 'Finished');
+  const sFinishedKey = expandLabel(crypto, hash, sHs, 'finished', new Uint8Array(0), hLen);
+  if (!macEqual(finished, crypto.hmac(hash, sFinishedKey, beforeFinished))) {
+    throw new NvsecError('TLS_BAD_FINISHED', 'the server\'s Finished does not match the handshake (decrypt_error): the handshake was tampered with');
+  }
+  sFinishedKey.fill(0);
+  noSpan('after the server Finished');
+  const serverFinishedHash = th();
+
+  // Client authentication and Finished
+  if (request !== undefined) {
+    const entries = clientChain.map((der) => concat(vec(3, der), vec(2, new Uint8Array(0))));
+    await sendMessage(HS.CERTIFICATE, concat(vec(1, request.context), vec(3, concat(...entries))));
+    if (clientChain.length > 0 && opts.signer !== undefined) {
+      const code = TLS_SIGNATURE_SCHEMES[opts.signer.scheme];
+      if (request.schemes !== null && !request.schemes.includes(code)) {
+        throw new NvsecError('TLS_NO_COMMON_SIGNATURE', `the server does not accept ${opts.signer.scheme} signatures from clients (it accepts ${request.schemes.map((s) => `0x${s.toString(16)}`).join(', ')})`);
+      }
+      const clientSignature = await opts.signer.sign(certificateVerifyContent('client', th()));
+      await sendMessage(HS.CERTIFICATE_VERIFY, concat(u16(code), vec(2, clientSignature)));
+    }
+  }
+  const cFinishedKey = expandLabel(crypto, hash, cHs, 'finished', new Uint8Array(0), hLen);
+  await sendMessage(HS.FINISHED, crypto.hmac(hash, cFinishedKey, th()));
+  cFinishedKey.fill(0);
+
+  // Application traffic
+  const master = crypto.hmac(hash, expandLabel(crypto, hash, hsSecret, 'derived', emptyHash, hLen), zeros);
+  let cAp = expandLabel(crypto, hash, master, 'c ap traffic', serverFinishedHash, hLen);
+  let sAp = expandLabel(crypto, hash, master, 's ap traffic', serverFinishedHash, hLen);
+  for (const secret of [early, hsSecret, cHs, sHs, master]) secret.fill(0);
+  io.setReadKey(...keysOf(sAp));
+  io.setWriteKey(...keysOf(cAp));
+  transcript.length = 0;
+
+  let closed = false;
+  return {
+    serverPath,
+    cipherSuite: suite.name,
+    clientAuthRequested: request !== undefined,
+    async write(data: Uint8Array): Promise<void> {
+      if (closed) throw new NvsecError('TLS_CLOSED', 'write() after close()');
+      await io.write(CT.APPLICATION_DATA, data);
+    },
+    async read(): Promise<Uint8Array | null> {
+      for (;;) {
+        if (closed) return null;
+        const record = await io.read();
+        if (record === null) return null;
+        if (record.type === CT.APPLICATION_DATA) {
+          if (record.data.length > 0) return record.data.slice();
+          continue;
+        }
+        if (record.type === CT.ALERT) {
+          if (record.data[1] === 0) return null;
+          throw alertError(record.data, 'after the handshake');
+        }
+        if (record.type !== CT.HANDSHAKE) throw new NvsecError('TLS_PROTOCOL', `record of type ${record.type} after the handshake`);
+        pending = concat(pending, record.data);
+        while (pending.length >= 4) {
+          const length = ((pending[1] ?? 0) << 16) | ((pending[2] ?? 0) << 8) | (pending[3] ?? 0);
+          if (pending.length < 4 + length) break;
+          const type = pending[0]!;
+          const body = pending.slice(4, 4 + length);
+          pending = pending.slice(4 + length);
+          if (type === HS.KEY_UPDATE) {
+            const next = expandLabel(crypto, hash, sAp, 'traffic upd', new Uint8Array(0), hLen);
+            sAp.fill(0);
+            sAp = next;
+            io.setReadKey(...keysOf(sAp));
+            if (body[0] === 1) {
+              await io.write(CT.HANDSHAKE, concat(Uint8Array.of(HS.KEY_UPDATE), vec(3, Uint8Array.of(0))));
+              const nextC = expandLabel(crypto, hash, cAp, 'traffic upd', new Uint8Array(0), hLen);
+              cAp.fill(0);
+              cAp = nextC;
+              io.setWriteKey(...keysOf(cAp));
+            }
+          } else if (type !== HS.NEW_SESSION_TICKET) {
+            throw new NvsecError('TLS_PROTOCOL', `handshake message ${type} after the handshake (unexpected_message)`);
+          }
+        }
+      }
+    },
+    async close(): Promise<void> {
+      if (closed) return;
+      closed = true;
+      await io.write(CT.ALERT, Uint8Array.of(1, 0)).catch(() => undefined);
+      io.destroy();
+      cAp.fill(0);
+      sAp.fill(0);
+      transport.close();
+    },
+  };
 }

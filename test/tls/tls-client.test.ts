@@ -15,7 +15,7 @@ import { nodeTlsCrypto } from '../../src/node/node-tls-crypto.js';
 import { CKA } from '../../src/pkcs11/constants.js';
 import { MemoryObjectStore } from '../../src/pkcs11/pal/memory-object-store.js';
 import { TokenSession } from '../../src/pkcs11/token-session.js';
-import { connectTls, type TlsClientOptions } from '../../src/tls/tls-client.js';
+import { connectTls, fetchServerChain, type TlsClientOptions } from '../../src/tls/tls-client.js';
 import { type TlsSigner, tokenSigner } from '../../src/tls/token-signer.js';
 import { initTestToken, testToken, USER_PIN } from '../pkcs11/_token.js';
 
@@ -190,5 +190,15 @@ describe('connectTls() against openssl s_server with client authentication', () 
   it('refuses a server that only speaks TLS 1.2', async () => {
     const s = await startServer('-tls1_2');
     await assert.rejects(connectTls(options(s.port)), { code: 'TLS_ALERT', message: /protocol_version.*TLS 1\.3/ });
+  });
+});
+
+describe('fetchServerChain()', () => {
+  it('returns the chain the server sends, as openssl s_client -showcerts shows it, without finishing the handshake', async () => {
+    const s = await startServer('-cert_chain', 'ca.pem');
+    const chain = await fetchServerChain({ connect: () => nodeTcpTransport('127.0.0.1', s.port), serverName: 'anything.invalid', crypto: nodeCrypto, tlsCrypto: nodeTlsCrypto });
+    assert.deepEqual(chain, [der('server'), der('ca')]);
+    await settle();
+    assert.equal(established(s), 0);
   });
 });
