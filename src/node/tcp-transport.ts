@@ -3,7 +3,7 @@ import { NvsecError } from '../errors/nvsec-error.js';
 import type { TlsTransport } from '../tls/tls-client.js';
 
 /**
- * A {@link TlsTransport} over a TCP connection to `host`:`port`.
+ * A {@link TlsTransport} over a TCP connection to `host`:`port`; `timeoutMs` limits the connecting only.
  *
  * @throws NvsecError `TLS_CONNECT` when the connection cannot be made (refused, unreachable, timeout).
  * @example
@@ -37,6 +37,7 @@ export function nodeTcpTransport(host: string, port: number, timeoutMs = 10_000)
     socket.once('error', onError);
     socket.setTimeout(timeoutMs, () => socket.destroy(new Error(`no answer within ${timeoutMs} ms`)));
     socket.connect(port, host, () => {
+      socket.setTimeout(0); // the timeout is for connecting; an idle TLS session must stay open
       socket.off('error', onError);
       socket.on('error', (e) => {
         failure = e;
