@@ -12,6 +12,7 @@ import { registerPartitionTableCommand } from './partition-table.js';
 import { registerSeedCommands } from './seed.js';
 import { registerSelftestCommand } from './selftest.js';
 import { registerTokenCommands } from './token.js';
+import { registerTlsCommands } from './tls.js';
 
 /** Builds the `nvsec` command tree. */
 function buildProgram(): Command {
@@ -36,6 +37,7 @@ function buildProgram(): Command {
   registerSeedCommands(program);
   registerSelftestCommand(program);
   registerDemoCommand(program);
+  registerTlsCommands(program);
   return program;
 }
 

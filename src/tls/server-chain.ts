@@ -1,0 +1,117 @@
+import { NvsecError } from '../errors/nvsec-error.js';
+import { loadX509, type X509 } from './_x509.js';
+
+type Certificate = InstanceType<X509['X509Certificate']>;
+
+/** How a server's certificate chain is judged. */
+export interface ServerChainOptions {
+  /** The pinned CA certificates (DER); the only trust anchors. Empty: refused, there is no default store. */
+  readonly trustAnchors: readonly Uint8Array[];
+  /** The host the client meant to reach: a DNS name or an IPv4/IPv6 literal. */
+  readonly serverName: string;
+  /** The time the certificates must be valid at; default now. */
+  readonly now?: Date;
+}
+
+const MAX_DEPTH = 8;
+const SERVER_AUTH = '1.3.6.1.5.5.7.3.1';
+const ANY_EKU = '2.5.29.37.0';
+const KEY_CERT_SIGN = 32; // KeyUsageFlags.keyCertSign
+
+/**
+ * Checks the chain a TLS server sent (leaf first, DER) against pinned CAs only: every link's
+ * signature, every certificate's validity at `now` (anchor included), CA flags on issuers, the
+ * serverAuth purpose on the leaf, and the host name against the leaf's subjectAltName (RFC 6125:
+ * DNS names with at most a whole left-most `*` label, IP literals against iPAddress entries; the
+ * subject CN is never used). Intermediates may come in any order; unrelated extra certificates are ignored.
+ *
+ * @returns the path from the leaf to the anchor that signed it, DER, leaf first.
+ * @throws NvsecError `TLS_CA_REQUIRED` (no anchor given), `TLS_NO_SERVER_CERT`, `TLS_UNTRUSTED_SERVER`
+ *   (no path to a pinned CA), `TLS_CERT_EXPIRED` (outside validity, also not yet valid), `TLS_NOT_A_CA`,
+ *   `TLS_WRONG_PURPOSE` (leaf not for serverAuth), `TLS_HOST_MISMATCH`, `TLS_BAD_CERTIFICATE` (not parseable).
+ * @example
+ * await verifyServerChain(serverCertificates, { trustAnchors: [factoryCaDer], serverName: 'mqtt.example.com' });
+ */
+export async function verifyServerChain(chain: readonly Uint8Array[], options: ServerChainOptions): Promise<Uint8Array[]> {
+  if (options.trustAnchors.length === 0) {
+    throw new NvsecError('TLS_CA_REQUIRED', 'no CA given: refusing to trust a server that cannot be validated (pass the CA that issued the server certificate, e.g. from `nvsec tls fetch-ca`)');
+  }
+  if (chain.length === 0 || chain[0] === undefined) throw new NvsecError('TLS_NO_SERVER_CERT', 'the server sent no certificate');
+  const x509 = await loadX509();
+  const parse = (der: Uint8Array, what: string): Certificate => {
+    try {
+      return new x509.X509Certificate(der);
+    } catch (e) {
+      throw new NvsecError('TLS_BAD_CERTIFICATE', `${what} is not a DER X.509 certificate`, { cause: e });
+    }
+  };
+  const anchors = options.trustAnchors.map((d, i) => parse(d, `trust anchor ${i}`));
+  const sent = chain.map((d, i) => parse(d, `server certificate ${i}`));
+  const leaf = sent[0]!;
+  const intermediates = sent.slice(1);
+  const now = options.now ?? new Date();
+
+  const path: Certificate[] = [leaf];
+  const leafPinned = anchors.some((a) => a.equal(leaf)); // a pinned server certificate itself
+  let anchor: Certificate | undefined = leafPinned ? leaf : undefined;
+  while (anchor === undefined) {
+    const current = path[path.length - 1]!;
+    anchor = await findIssuer(anchors, current);
+    if (anchor !== undefined) break;
+    const next = path.length < MAX_DEPTH ? await findIssuer(intermediates.filter((c) => !path.includes(c)), current) : undefined;
+    if (next === undefined) {
+      throw new NvsecError('TLS_UNTRUSTED_SERVER', `server certificate "${leaf.subject}" does not chain to the pinned CA (stopped at "${current.subject}", issued by "${current.issuer}"): wrong --ca, or the server does not send its intermediates`);
+    }
+    requireCa(x509, next);
+    path.push(next);
+  }
+  if (!leafPinned) path.push(anchor);
+
+  for (const c of path) {
+    if (now < c.notBefore || now > c.notAfter) {
+      throw new NvsecError('TLS_CERT_EXPIRED', `certificate "${c.subject}" is valid from ${c.notBefore.toISOString()} to ${c.notAfter.toISOString()}, not at ${now.toISOString()}`);
+    }
+  }
+  const eku = leaf.getExtension(x509.ExtendedKeyUsageExtension);
+  if (eku !== null && !eku.usages.some((u) => u === SERVER_AUTH || u === ANY_EKU)) {
+    throw new NvsecError('TLS_WRONG_PURPOSE', `server certificate "${leaf.subject}" is not for TLS servers (extendedKeyUsage ${eku.usages.join(', ')})`);
+  }
+  if (!hostMatches(x509, leaf, options.serverName)) {
+    const san = leaf.getExtension(x509.SubjectAlternativeNameExtension);
+    const names = san === null ? 'no subjectAltName (the CN is not used)' : `subjectAltName ${san.names.items.map((n) => `${n.type}:${n.value}`).join(', ')}`;
+    throw new NvsecError('TLS_HOST_MISMATCH', `server certificate "${leaf.subject}" is not valid for "${options.serverName}": it has ${names}`);
+  }
+  return path.map((c) => new Uint8Array(c.rawData));
+}
+
+/** The certificate among `candidates` whose name and key issued `cert`. */
+async function findIssuer(candidates: readonly Certificate[], cert: Certificate): Promise<Certificate | undefined> {
+  for (const c of candidates) {
+    if (c.subject !== cert.issuer) continue;
+    if (await cert.verify({ publicKey: c.publicKey, signatureOnly: true })) return c;
+  }
+  return undefined;
+}
+
+function requireCa(x509: X509, cert: Certificate): void {
+  const bc = cert.getExtension(x509.BasicConstraintsExtension);
+  const ku = cert.getExtension(x509.KeyUsagesExtension);
+  if (bc?.ca !== true || (ku !== null && (ku.usages & KEY_CERT_SIGN) === 0)) {
+    throw new NvsecError('TLS_NOT_A_CA', `certificate "${cert.subject}" signs another one in the server's chain but is not a CA (basicConstraints CA:TRUE and keyCertSign needed)`);
+  }
+}
+
+function hostMatches(x509: X509, leaf: Certificate, serverName: string): boolean {
+  const san = leaf.getExtension(x509.SubjectAlternativeNameExtension);
+  if (san === null) return false;
+  const host = serverName.toLowerCase().replace(/\.$/, '');
+  const isIp = /^\d{1,3}(\.\d{1,3}){3}$/.test(host) || host.includes(':');
+  return san.names.items.some((n) => {
+    if (isIp) return n.type === 'ip' && n.value.toLowerCase() === host;
+    if (n.type !== 'dns') return false;
+    const pattern = n.value.toLowerCase().replace(/\.$/, '');
+    if (!pattern.startsWith('*.')) return pattern === host;
+    const dot = host.indexOf('.');
+    return dot > 0 && host.slice(dot + 1) === pattern.slice(2) && pattern.split('.').length > 2;
+  });
+}

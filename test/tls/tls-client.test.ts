@@ -1,0 +1,204 @@
+import { strict as assert } from 'node:assert';
+import { execFileSync, spawn } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { connect, createServer, type Server as NetServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { AsnConvert } from '@peculiar/asn1-schema';
+import { CertificationRequest, CertificationRequestInfo } from '@peculiar/asn1-csr';
+import { AlgorithmIdentifier, AttributeTypeAndValue, AttributeValue, Name, RelativeDistinguishedName, SubjectPublicKeyInfo } from '@peculiar/asn1-x509';
+import { nodeCrypto } from '../../src/node/node-crypto.js';
+import { loadNodeKeyCrypto } from '../../src/node/node-key-crypto.js';
+import { nodeTcpTransport } from '../../src/node/tcp-transport.js';
+import { nodeTlsCrypto } from '../../src/node/node-tls-crypto.js';
+import { CKA } from '../../src/pkcs11/constants.js';
+import { MemoryObjectStore } from '../../src/pkcs11/pal/memory-object-store.js';
+import { TokenSession } from '../../src/pkcs11/token-session.js';
+import { connectTls, fetchServerChain, type TlsClientOptions } from '../../src/tls/tls-client.js';
+import { type TlsSigner, tokenSigner } from '../../src/tls/token-signer.js';
+import { initTestToken, testToken, USER_PIN } from '../pkcs11/_token.js';
+
+// The server is Debian's `openssl s_server` requiring a client certificate from the test CA;
+// `-rev` sends every line back reversed.
+const dir = mkdtempSync(join(tmpdir(), 'nvsec-tls-client-'));
+const ossl = (...args: string[]): string => execFileSync('openssl', args, { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] }).toString();
+const der = (name: string): Uint8Array => new Uint8Array(execFileSync('openssl', ['x509', '-in', `${name}.pem`, '-outform', 'DER'], { cwd: dir }));
+
+interface Server {
+  port: number;
+  log: () => string;
+  stop: () => void;
+}
+const servers: Server[] = [];
+async function startServer(...extra: string[]): Promise<Server> {
+  const child = spawn('openssl', ['s_server', '-Verify', '1', '-verify_return_error', '-CAfile', 'ca.pem', '-cert', 'server.pem', '-key', 'server.key', '-accept', '0', '-rev', ...extra], { cwd: dir });
+  let out = '';
+  child.stderr.on('data', (d: Buffer) => (out += d.toString()));
+  const port = await new Promise<number>((resolve, reject) => {
+    child.stdout.on('data', (d: Buffer) => {
+      out += d.toString();
+      const m = /ACCEPT \S*:(\d+)/.exec(out);
+      if (m) resolve(Number(m[1]));
+    });
+    child.once('exit', (code) => reject(new Error(`openssl s_server exited with ${code}: ${out}`)));
+  });
+  const server = { port, log: () => out, stop: () => child.kill() };
+  servers.push(server);
+  return server;
+}
+const established = (s: Server): number => (s.log().match(/CONNECTION ESTABLISHED/g) ?? []).length;
+const settle = (): Promise<void> => new Promise((r) => setTimeout(r, 200));
+
+let session: TokenSession;
+let signer: TlsSigner;
+let server: Server;
+
+function subject(cn: string): Name {
+  return new Name([new RelativeDistinguishedName([new AttributeTypeAndValue({ type: '2.5.4.3', value: new AttributeValue({ utf8String: cn }) })])]);
+}
+
+before(async () => {
+  ossl('req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', 'ca.key', '-out', 'ca.pem', '-days', '2', '-subj', '/CN=Test Factory CA', '-addext', 'basicConstraints=critical,CA:TRUE', '-addext', 'keyUsage=critical,keyCertSign,cRLSign');
+  ossl('req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', 'other.key', '-out', 'other.pem', '-days', '2', '-subj', '/CN=Other CA', '-addext', 'basicConstraints=critical,CA:TRUE');
+  ossl('req', '-new', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', 'server.key', '-out', 'server.csr', '-subj', '/CN=localhost');
+  writeFileSync(join(dir, 'server.ext'), 'subjectAltName=DNS:localhost,IP:127.0.0.1\nextendedKeyUsage=serverAuth\nbasicConstraints=CA:FALSE\n');
+  ossl('x509', '-req', '-in', 'server.csr', '-CA', 'ca.pem', '-CAkey', 'ca.key', '-CAcreateserial', '-days', '1', '-extfile', 'server.ext', '-out', 'server.pem');
+
+  // The device: a P-256 key generated in an nvsec token; its CSR signed in the token; the certificate from `openssl x509 -req`.
+  const token = testToken(new MemoryObjectStore(), { keys: await loadNodeKeyCrypto() });
+  initTestToken(token);
+  session = TokenSession.open(token, { readWrite: true });
+  session.login(USER_PIN);
+  const { publicKey, privateKey } = session.generateKeyPair({ type: 'ec', curve: 'P-256' }, { label: 'Device Priv TLS Key' });
+  signer = tokenSigner(session, privateKey);
+  const point = session.attribute(publicKey, CKA.CKA_EC_POINT).subarray(2);
+  const spki = Buffer.concat([Buffer.from('3059301306072a8648ce3d020106082a8648ce3d030107034200', 'hex'), point]); // RFC 5480 P-256 SPKI
+  const info = new CertificationRequestInfo({ subject: subject('device-0001'), subjectPKInfo: AsnConvert.parse(spki, SubjectPublicKeyInfo) });
+  const signature = await signer.sign(new Uint8Array(AsnConvert.serialize(info))); // ecdsa-with-SHA256, DER
+  const csr = new CertificationRequest({ certificationRequestInfo: info, signatureAlgorithm: new AlgorithmIdentifier({ algorithm: '1.2.840.10045.4.3.2' }), signature: signature.slice().buffer });
+  writeFileSync(join(dir, 'device.csr'), new Uint8Array(AsnConvert.serialize(csr)));
+  ossl('req', '-inform', 'DER', '-in', 'device.csr', '-verify', '-noout'); // OpenSSL accepts the token's signature
+  ossl('x509', '-req', '-inform', 'DER', '-in', 'device.csr', '-CA', 'ca.pem', '-CAkey', 'ca.key', '-CAcreateserial', '-days', '1', '-out', 'device.pem');
+  ossl('x509', '-req', '-inform', 'DER', '-in', 'device.csr', '-CA', 'other.pem', '-CAkey', 'other.key', '-CAcreateserial', '-days', '1', '-out', 'device-other.pem');
+  server = await startServer();
+});
+after(() => {
+  for (const s of servers) s.stop();
+  session?.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+function options(port: number, over: Partial<TlsClientOptions> = {}): TlsClientOptions {
+  return {
+    connect: () => nodeTcpTransport('127.0.0.1', port),
+    serverName: 'localhost',
+    trustAnchors: [der('ca')],
+    clientChain: [der('device')],
+    signer,
+    crypto: nodeCrypto,
+    tlsCrypto: nodeTlsCrypto,
+    ...over,
+  };
+}
+async function readLine(conn: { read(): Promise<Uint8Array | null> }): Promise<string> {
+  let text = '';
+  while (!text.includes('\n')) {
+    const chunk = await conn.read();
+    if (chunk === null) break;
+    text += new TextDecoder().decode(chunk);
+  }
+  return text;
+}
+
+describe('connectTls() against openssl s_server with client authentication', () => {
+  it('presents the token-held device certificate and exchanges a line', async () => {
+    const conn = await connectTls(options(server.port));
+    assert.equal(conn.clientAuthRequested, true);
+    assert.equal(conn.serverPath.length, 2);
+    await conn.write(new TextEncoder().encode('hello nvsec\n'));
+    assert.equal(await readLine(conn), 'cesvn olleh\n'); // "hello nvsec" reversed by the server
+    await conn.close();
+    assert.match(server.log(), /depth=0 CN = device-0001/);
+  });
+
+  it('speaks TLS_AES_256_GCM_SHA384 when that is the server\'s only suite, and by IP address', async () => {
+    const s = await startServer('-ciphersuites', 'TLS_AES_256_GCM_SHA384');
+    const conn = await connectTls(options(s.port, { serverName: '127.0.0.1' }));
+    assert.equal(conn.cipherSuite, 'TLS_AES_256_GCM_SHA384');
+    await conn.write(new TextEncoder().encode('abc\n'));
+    assert.equal(await readLine(conn), 'cba\n');
+    await conn.close();
+  });
+
+  it('refuses before connecting when no CA is given', async () => {
+    let connects = 0;
+    const opts = options(server.port, { trustAnchors: [], connect: () => (connects++, nodeTcpTransport('127.0.0.1', server.port)) });
+    await assert.rejects(connectTls(opts), { code: 'TLS_CA_REQUIRED' });
+    assert.equal(connects, 0);
+  });
+
+  it('refuses a server certificate from another CA without completing the handshake', async () => {
+    const before = established(server);
+    await assert.rejects(connectTls(options(server.port, { trustAnchors: [der('other')] })), { code: 'TLS_UNTRUSTED_SERVER' });
+    await settle();
+    assert.equal(established(server), before);
+  });
+
+  it('refuses a server certificate for another host name', async () => {
+    const before = established(server);
+    await assert.rejects(connectTls(options(server.port, { serverName: 'device.example.com' })), { code: 'TLS_HOST_MISMATCH' });
+    await settle();
+    assert.equal(established(server), before);
+  });
+
+  it('refuses an expired server certificate', async () => {
+    const notAfter = new Date(ossl('x509', '-in', 'server.pem', '-noout', '-enddate').trim().replace('notAfter=', ''));
+    await assert.rejects(connectTls(options(server.port, { now: new Date(notAfter.getTime() + 60_000) })), { code: 'TLS_CERT_EXPIRED' });
+  });
+
+  it('reports the server\'s refusal of a device certificate from another CA', async () => {
+    const conn = await connectTls(options(server.port, { clientChain: [der('device-other')] }));
+    await assert.rejects(conn.read(), { code: 'TLS_ALERT', message: /unknown_ca/ });
+    await conn.close();
+  });
+
+  it('fails when a byte of the ServerHello is changed in transit (the transcript binds the keys)', async () => {
+    let first = true;
+    const proxy: NetServer = createServer((client) => {
+      const upstream = connect(server.port, '127.0.0.1');
+      client.pipe(upstream);
+      upstream.on('data', (d: Buffer) => {
+        if (first) d[15]! ^= 0x01; // record header 5 + handshake header 4 + version 2: inside server_random
+        first = false;
+        client.write(d);
+      });
+      upstream.on('close', () => client.destroy());
+      client.on('close', () => upstream.destroy());
+      client.on('error', () => undefined);
+      upstream.on('error', () => undefined);
+    });
+    await new Promise<void>((r) => proxy.listen(0, '127.0.0.1', () => r()));
+    const port = (proxy.address() as { port: number }).port;
+    try {
+      await assert.rejects(connectTls(options(port)), { code: 'TLS_BAD_RECORD' });
+    } finally {
+      proxy.close();
+    }
+  });
+
+  it('refuses a server that only speaks TLS 1.2', async () => {
+    const s = await startServer('-tls1_2');
+    await assert.rejects(connectTls(options(s.port)), { code: 'TLS_ALERT', message: /protocol_version.*TLS 1\.3/ });
+  });
+});
+
+describe('fetchServerChain()', () => {
+  it('returns the chain the server sends, as openssl s_client -showcerts shows it, without finishing the handshake', async () => {
+    const s = await startServer('-cert_chain', 'ca.pem');
+    const chain = await fetchServerChain({ connect: () => nodeTcpTransport('127.0.0.1', s.port), serverName: 'anything.invalid', crypto: nodeCrypto, tlsCrypto: nodeTlsCrypto });
+    assert.deepEqual(chain, [der('server'), der('ca')]);
+    await settle();
+    assert.equal(established(s), 0);
+  });
+});
