@@ -7,6 +7,7 @@ import { EC_CURVE_BYTES, type EcCurve, type EcPublicKey, type PublicKey } from '
 import type { Signer } from '../crypto/signer.js';
 import { NvsecError } from '../errors/nvsec-error.js';
 import { curveOfEcParams, ecSpki } from '../pkcs11/token/key-encoding.js';
+import { loadX509 } from '../crypto/x509-library.js';
 
 /**
  * The factory's X.509 certificates: root CA, intermediate (manufacturing) CA, device CSRs and
@@ -152,22 +153,11 @@ export interface Certificates {
   verifyCsr(csr: CertificateRequest | Uint8Array | string): Promise<boolean>;
 }
 
-type X509Module = typeof X509;
 /** The library's types for what it takes from WebCrypto (no DOM or Node types in core code). */
 type LibCrypto = Parameters<typeof X509.X509CertificateGenerator.create>[1];
 type SigningKey = X509.Pkcs10CertificateRequestCreateParams['keys']['privateKey'];
 type SigningAlgorithm = X509.Pkcs10CertificateRequestCreateParams['signingAlgorithm'];
 type ImportKey = (format: 'spki', data: ArrayBuffer, algorithm: { name: string; namedCurve: string }, extractable: boolean, usages: string[]) => Promise<SigningKey>;
-let library: Promise<X509Module> | undefined;
-
-/** @peculiar/x509 with its Reflect polyfill, imported on first use (importing nvsec runs nothing). */
-function loadX509(): Promise<X509Module> {
-  library ??= (async () => {
-    await import('reflect-metadata');
-    return import('@peculiar/x509');
-  })();
-  return library;
-}
 
 const SERIAL_BYTES = 16;
 

@@ -1,5 +1,5 @@
 import { NvsecError } from '../errors/nvsec-error.js';
-import { loadX509, type X509 } from './_x509.js';
+import { loadX509, type X509 } from '../crypto/x509-library.js';
 
 type Certificate = InstanceType<X509['X509Certificate']>;
 

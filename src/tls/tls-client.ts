@@ -1,7 +1,7 @@
 import type { CryptoProvider, HashName } from '../crypto/provider.js';
 import { NvsecError } from '../errors/nvsec-error.js';
 import { concat, expandLabel, readExtensions, u16, vec, WireReader } from './_wire.js';
-import { loadX509 } from './_x509.js';
+import { loadX509 } from '../crypto/x509-library.js';
 import { certificateVerifyContent } from './certificate-verify.js';
 import { verifyServerChain } from './server-chain.js';
 import { TLS_SIGNATURE_SCHEMES, type TlsSigner } from './token-signer.js';

@@ -5,16 +5,14 @@ import { connect, createServer, type Server as NetServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { AsnConvert } from '@peculiar/asn1-schema';
-import { CertificationRequest, CertificationRequestInfo } from '@peculiar/asn1-csr';
-import { AlgorithmIdentifier, AttributeTypeAndValue, AttributeValue, Name, RelativeDistinguishedName, SubjectPublicKeyInfo } from '@peculiar/asn1-x509';
 import { nodeCrypto } from '../../src/node/node-crypto.js';
 import { loadNodeKeyCrypto } from '../../src/node/node-key-crypto.js';
 import { nodeTcpTransport } from '../../src/node/tcp-transport.js';
 import { nodeTlsCrypto } from '../../src/node/node-tls-crypto.js';
-import { CKA } from '../../src/pkcs11/constants.js';
 import { MemoryObjectStore } from '../../src/pkcs11/pal/memory-object-store.js';
 import { TokenSession } from '../../src/pkcs11/token-session.js';
+import { tokenPublicKey, tokenSigner as digestSigner } from '../../src/pkcs11/token-signer.js';
+import { loadCertificates } from '../../src/provision/certificates.js';
 import { connectTls, fetchServerChain, type TlsClientOptions } from '../../src/tls/tls-client.js';
 import { type TlsSigner, tokenSigner } from '../../src/tls/token-signer.js';
 import { initTestToken, testToken, USER_PIN } from '../pkcs11/_token.js';
@@ -54,10 +52,6 @@ let session: TokenSession;
 let signer: TlsSigner;
 let server: Server;
 
-function subject(cn: string): Name {
-  return new Name([new RelativeDistinguishedName([new AttributeTypeAndValue({ type: '2.5.4.3', value: new AttributeValue({ utf8String: cn }) })])]);
-}
-
 before(async () => {
   ossl('req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', 'ca.key', '-out', 'ca.pem', '-days', '2', '-subj', '/CN=Test Factory CA', '-addext', 'basicConstraints=critical,CA:TRUE', '-addext', 'keyUsage=critical,keyCertSign,cRLSign');
   ossl('req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', 'other.key', '-out', 'other.pem', '-days', '2', '-subj', '/CN=Other CA', '-addext', 'basicConstraints=critical,CA:TRUE');
@@ -72,12 +66,9 @@ before(async () => {
   session.login(USER_PIN);
   const { publicKey, privateKey } = session.generateKeyPair({ type: 'ec', curve: 'P-256' }, { label: 'Device Priv TLS Key' });
   signer = tokenSigner(session, privateKey);
-  const point = session.attribute(publicKey, CKA.CKA_EC_POINT).subarray(2);
-  const spki = Buffer.concat([Buffer.from('3059301306072a8648ce3d020106082a8648ce3d030107034200', 'hex'), point]); // RFC 5480 P-256 SPKI
-  const info = new CertificationRequestInfo({ subject: subject('device-0001'), subjectPKInfo: AsnConvert.parse(spki, SubjectPublicKeyInfo) });
-  const signature = await signer.sign(new Uint8Array(AsnConvert.serialize(info))); // ecdsa-with-SHA256, DER
-  const csr = new CertificationRequest({ certificationRequestInfo: info, signatureAlgorithm: new AlgorithmIdentifier({ algorithm: '1.2.840.10045.4.3.2' }), signature: signature.slice().buffer });
-  writeFileSync(join(dir, 'device.csr'), new Uint8Array(AsnConvert.serialize(csr)));
+  const certs = await loadCertificates({ webCrypto: globalThis.crypto, crypto: nodeCrypto });
+  const csr = await certs.createCsr({ subject: 'CN=device-0001', signer: digestSigner(session, privateKey, tokenPublicKey(session, publicKey)) });
+  writeFileSync(join(dir, 'device.csr'), csr.der);
   ossl('req', '-inform', 'DER', '-in', 'device.csr', '-verify', '-noout'); // OpenSSL accepts the token's signature
   ossl('x509', '-req', '-inform', 'DER', '-in', 'device.csr', '-CA', 'ca.pem', '-CAkey', 'ca.key', '-CAcreateserial', '-days', '1', '-out', 'device.pem');
   ossl('x509', '-req', '-inform', 'DER', '-in', 'device.csr', '-CA', 'other.pem', '-CAkey', 'other.key', '-CAcreateserial', '-days', '1', '-out', 'device-other.pem');
