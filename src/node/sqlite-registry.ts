@@ -38,6 +38,18 @@ export interface SqliteRegistryOptions {
   readonly now?: () => Date;
 }
 
+/** What {@link SqliteRegistry.settings} reports. */
+export interface SqliteRegistrySettings {
+  /** `wal`. */
+  readonly journalMode: string;
+  /** PRAGMA synchronous: 2 is FULL (the WAL is synced at every commit). */
+  readonly synchronous: number;
+  readonly foreignKeys: boolean;
+  readonly busyTimeoutMs: number;
+  /** PRAGMA user_version. */
+  readonly schemaVersion: number;
+}
+
 /** A parsed `--registry` value. */
 export interface RegistrySpec {
   readonly scheme: 'sqlite';
@@ -269,6 +281,13 @@ const COLUMN_FIELDS: Readonly<Record<string, RegistryUniqueField>> = { 'devices.
 /**
  * The {@link DeviceRegistry} over an SQLite file (better-sqlite3). Open it with
  * {@link openSqliteRegistry}; every method runs synchronously inside and returns a settled promise.
+ * Methods throw {@link RegistryError}s as {@link DeviceRegistry} documents, and REGISTRY_IO when
+ * SQLite fails (a full disk, a lock held past the busy timeout) or the registry is closed.
+ *
+ * @example
+ * const registry = await openSqliteRegistry('factory/registry.db');
+ * const revoked = await registry.list({ status: 'revoked' });
+ * await registry.close();
  */
 export class SqliteRegistry implements DeviceRegistry {
   #db: BetterSqlite3.Database | null;
@@ -425,6 +444,21 @@ export class SqliteRegistry implements DeviceRegistry {
         return toBatch(db.prepare('SELECT * FROM batches WHERE id = ?').get(id) as BatchRow);
       }).immediate(),
     );
+  }
+
+  /**
+   * The connection's settings as SQLite reports them: for checks and `doctor`-style output.
+   * @throws {RegistryError} REGISTRY_IO when the registry is closed.
+   * @example (await registry.settings()).synchronous // 2 (FULL)
+   */
+  async settings(): Promise<SqliteRegistrySettings> {
+    return this.#run('read settings', (db) => ({
+      journalMode: String(db.pragma('journal_mode', { simple: true })),
+      synchronous: Number(db.pragma('synchronous', { simple: true })),
+      foreignKeys: Number(db.pragma('foreign_keys', { simple: true })) === 1,
+      busyTimeoutMs: Number(db.pragma('busy_timeout', { simple: true })),
+      schemaVersion: Number(db.pragma('user_version', { simple: true })),
+    }));
   }
 
   async close(): Promise<void> {

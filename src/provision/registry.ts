@@ -141,6 +141,10 @@ export interface RegistryErrorDetails {
  * `revokedAt`), a batch id taken (REGISTRY_DUPLICATE_BATCH) or a batch already complete
  * (REGISTRY_BATCH_COMPLETE), the database failing (REGISTRY_IO), a database this version does not
  * know (REGISTRY_SCHEMA), or a registry kind not supported yet (REGISTRY_UNSUPPORTED).
+ *
+ * @example
+ * try { await registry.recordDevice(device, 'provision'); }
+ * catch (e) { if (e instanceof RegistryError && e.field === 'seedHash') stopTheLine(); else throw e; }
  */
 export class RegistryError extends NvsecError {
   override readonly code: RegistryErrorCode;

@@ -232,12 +232,14 @@ describe('SqliteRegistry file', () => {
     }
   });
 
-  it('creates the database and its WAL file with mode 0600, in WAL mode, with its schema version and application id', async () => {
+  it('creates the database and its WAL file with mode 0600, in WAL mode with synchronous=FULL, foreign keys, a busy timeout and its schema version', async () => {
     const file = tmpDb();
     const old = process.umask(0o022);
     try {
       const registry = await openSqliteRegistry(file);
       await registry.openBatch({ id: 'b1', factoryId: 'f', requestedCount: 1 }, 'tester');
+      // SQLite's numbers: synchronous 2 = FULL (the WAL is synced at every commit).
+      assert.deepEqual(await registry.settings(), { journalMode: 'wal', synchronous: 2, foreignKeys: true, busyTimeoutMs: 10_000, schemaVersion: 1 });
       assert.equal(fs.statSync(file).mode & 0o777, 0o600);
       assert.equal(fs.statSync(`${file}-wal`).mode & 0o777, 0o600);
       await registry.close();
@@ -355,14 +357,15 @@ describe('SqliteRegistry across processes', () => {
     }
   });
 
-  it('another process reads while a writer records (WAL), and two writers share the file through the busy timeout', async () => {
+  it('two writers create one new file together and share it through the busy timeout while another process reads (WAL)', async () => {
     const file = tmpDb();
-    const reader = await openSqliteRegistry(file);
-    await reader.openBatch({ id: 'b1', factoryId: 'f', requestedCount: 400 }, 'tester');
+    fs.rmSync(file, { force: true });
+    // Both writers start on a file that does not exist yet: one creates the schema, the other waits for it.
+    const a = startWriter(file, 'b1', 'a', 150);
+    const b = startWriter(file, 'b1', 'b', 150);
+    await a.waitFor(1);
+    const reader = await openSqliteRegistry(file, { create: false });
     try {
-      const a = startWriter(file, 'b1', 'a', 150);
-      const b = startWriter(file, 'b1', 'b', 150);
-      await a.waitFor(1);
       let last = 0;
       let reads = 0;
       let done = false;
