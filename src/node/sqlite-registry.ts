@@ -122,8 +122,11 @@ export async function openSqliteRegistry(path: string, options: SqliteRegistryOp
     throw new RegistryError('REGISTRY_IO', `Cannot open registry "${path}": ${errorMessage(e)}`, { cause: e });
   }
   try {
+    // Check the schema before configuring: a foreign or newer file is refused without a change
+    // (journal_mode=WAL would rewrite its header).
+    const isNew = !schemaIsCurrent(db, path);
     configure(db, path);
-    migrate(db, path);
+    if (isNew) createSchema(db, path);
   } catch (e) {
     db.close();
     if (e instanceof RegistryError) throw e;
@@ -180,32 +183,33 @@ CREATE TRIGGER audit_log_no_delete BEFORE DELETE ON audit_log BEGIN SELECT RAISE
 CREATE TRIGGER devices_no_delete BEFORE DELETE ON devices BEGIN SELECT RAISE(ABORT, 'devices are revoked, never deleted'); END;
 `;
 
-function migrate(db: BetterSqlite3.Database, path: string): void {
-  const check = (): boolean => {
-    const version = db.pragma('user_version', { simple: true }) as number;
-    const appId = db.pragma('application_id', { simple: true }) as number;
-    if (version === 0 && appId === 0) {
-      const tables = db.prepare("SELECT count(*) AS n FROM sqlite_master WHERE name NOT LIKE 'sqlite_%'").get() as { n: number };
-      if (tables.n === 0) return false; // empty: create the schema
-    }
-    if (appId !== SQLITE_REGISTRY_APPLICATION_ID) {
-      throw new RegistryError('REGISTRY_SCHEMA', `"${path}" is an SQLite database but not an nvsec registry (application_id ${appId}): name a registry file or a new file`);
-    }
-    if (version > SQLITE_REGISTRY_SCHEMA_VERSION) {
-      throw new RegistryError(
-        'REGISTRY_SCHEMA',
-        `Registry "${path}" has schema version ${version}, written by a newer nvsec; this nvsec reads version ${SQLITE_REGISTRY_SCHEMA_VERSION}: upgrade nvsec (the file was not changed)`,
-      );
-    }
-    if (version !== SQLITE_REGISTRY_SCHEMA_VERSION) {
-      throw new RegistryError('REGISTRY_SCHEMA', `Registry "${path}" has unknown schema version ${version} (this nvsec reads version ${SQLITE_REGISTRY_SCHEMA_VERSION}): the file was not changed`);
-    }
-    return true;
-  };
-  if (check()) return;
+/** True for a registry of this schema version, false for an empty database; throws REGISTRY_SCHEMA otherwise. */
+function schemaIsCurrent(db: BetterSqlite3.Database, path: string): boolean {
+  const version = db.pragma('user_version', { simple: true }) as number;
+  const appId = db.pragma('application_id', { simple: true }) as number;
+  if (version === 0 && appId === 0) {
+    const tables = db.prepare("SELECT count(*) AS n FROM sqlite_master WHERE name NOT LIKE 'sqlite_%'").get() as { n: number };
+    if (tables.n === 0) return false; // empty: create the schema
+  }
+  if (appId !== SQLITE_REGISTRY_APPLICATION_ID) {
+    throw new RegistryError('REGISTRY_SCHEMA', `"${path}" is an SQLite database but not an nvsec registry (application_id ${appId}): name a registry file or a new file`);
+  }
+  if (version > SQLITE_REGISTRY_SCHEMA_VERSION) {
+    throw new RegistryError(
+      'REGISTRY_SCHEMA',
+      `Registry "${path}" has schema version ${version}, written by a newer nvsec; this nvsec reads version ${SQLITE_REGISTRY_SCHEMA_VERSION}: upgrade nvsec (the file was not changed)`,
+    );
+  }
+  if (version !== SQLITE_REGISTRY_SCHEMA_VERSION) {
+    throw new RegistryError('REGISTRY_SCHEMA', `Registry "${path}" has unknown schema version ${version} (this nvsec reads version ${SQLITE_REGISTRY_SCHEMA_VERSION}): the file was not changed`);
+  }
+  return true;
+}
+
+function createSchema(db: BetterSqlite3.Database, path: string): void {
   // Two processes may create the same new file: the write lock makes one create and the other see it.
   db.transaction(() => {
-    if (check()) return;
+    if (schemaIsCurrent(db, path)) return;
     db.exec(SCHEMA_V1);
     db.pragma(`application_id = ${SQLITE_REGISTRY_APPLICATION_ID}`);
     db.pragma(`user_version = ${SQLITE_REGISTRY_SCHEMA_VERSION}`);

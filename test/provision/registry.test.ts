@@ -273,7 +273,9 @@ describe('SqliteRegistry file', () => {
     const db = new Database(other);
     db.exec('CREATE TABLE t (x)');
     db.close();
+    const otherBytes = fs.readFileSync(other);
     await rejectsWith(openSqliteRegistry(other), 'REGISTRY_SCHEMA', (e) => assert.match(e.message, /not an nvsec registry/));
+    assert.deepEqual(fs.readFileSync(other), otherBytes); // not even switched to WAL
     const junk = tmpDb();
     fs.writeFileSync(junk, Buffer.alloc(8192, 0x41));
     await rejectsWith(openSqliteRegistry(junk), 'REGISTRY_IO');
