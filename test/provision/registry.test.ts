@@ -113,6 +113,24 @@ describe('SqliteRegistry devices', () => {
     });
   }
 
+  it('recordDevices() records a group with one audit row each, or nothing when one of them collides', async () => {
+    await withBatch(async (registry, file) => {
+      const group = [device('b1'), device('b1'), device('b1')];
+      const recs = await registry.recordDevices(group, 'tester');
+      assert.deepEqual(
+        recs.map((r) => r.id),
+        group.map((d) => d.id),
+      );
+      assert.deepEqual(rawCounts(file), { devices: 3, audit: 4 });
+      const first = device('b1');
+      const clash = [first, device('b1'), device('b1', { seedHash: first.seedHash })]; // a duplicate inside the group
+      await rejectsWith(registry.recordDevices(clash, 'tester'), 'REGISTRY_DUPLICATE_SEED_HASH', (e) => assert.ok(e.message.includes(clash[2]!.id)));
+      await rejectsWith(registry.recordDevices([device('b1'), device('b1', { serial: group[0]!.serial })], 'tester'), 'REGISTRY_DUPLICATE_SERIAL');
+      assert.deepEqual(rawCounts(file), { devices: 3, audit: 4 });
+      assert.equal(await registry.get(first.id), null);
+    });
+  });
+
   it('recordDevice() refuses an unknown or complete batch and writes nothing', async () => {
     await withBatch(async (registry, file) => {
       await rejectsWith(registry.recordDevice(device('nope'), 'tester'), 'REGISTRY_NOT_FOUND');
