@@ -9,6 +9,7 @@ import { registerFlashEncryptionCommands } from './flash-encryption.js';
 import { registerNvsCommands } from './nvs.js';
 import { registerSecureBootCommands } from './secure-boot.js';
 import { registerPartitionTableCommand } from './partition-table.js';
+import { registerRegistryCommands } from './registry.js';
 import { registerSeedCommands } from './seed.js';
 import { registerSelftestCommand } from './selftest.js';
 import { registerTokenCommands } from './token.js';
@@ -36,6 +37,7 @@ function buildProgram(): Command {
   registerEfuseCommands(program);
   registerSeedCommands(program);
   registerSelftestCommand(program);
+  registerRegistryCommands(program);
   registerDemoCommand(program);
   registerTlsCommands(program);
   return program;

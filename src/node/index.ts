@@ -8,3 +8,14 @@ export { loadEfuseFile, openEfuseFile, saveEfuseFile } from './efuse-file.js';
 export { esp32FlashCryptParallel, type ParallelFlashCryptOptions } from './parallel-flash-encryption.js';
 export { DIRECTORY_KEY_CHECK_FILE, DIRECTORY_NEXT_HANDLE_FILE, DirectoryObjectStore, type DirectoryObjectStoreOptions, objectFileName } from './directory-object-store.js';
 export { ensureNvSeed, type NodeTokenOptions, openCryptoki, openDirectoryToken, TOKEN_NV_SEED_FILE } from './node-token.js';
+export {
+  openRegistry,
+  openSqliteRegistry,
+  parseRegistrySpec,
+  type RegistrySpec,
+  SQLITE_REGISTRY_APPLICATION_ID,
+  SQLITE_REGISTRY_SCHEMA_VERSION,
+  SqliteRegistry,
+  type SqliteRegistryOptions,
+  type SqliteRegistrySettings,
+} from './sqlite-registry.js';
