@@ -3,6 +3,7 @@ import { Command, CommanderError } from 'commander';
 import { packageVersion } from './_package.js';
 import { EXIT } from './_run.js';
 import { registerDemoCommand } from './demo.js';
+import { registerDeviceCommands } from './device.js';
 import { registerImageCommands } from './image.js';
 import { registerEfuseCommands } from './efuse.js';
 import { registerFlashEncryptionCommands } from './flash-encryption.js';
@@ -35,6 +36,7 @@ function buildProgram(): Command {
   registerEfuseCommands(program);
   registerSeedCommands(program);
   registerSelftestCommand(program);
+  registerDeviceCommands(program);
   registerDemoCommand(program);
   return program;
 }
