@@ -60,7 +60,8 @@ export function certificateFacts(der: Uint8Array): CertificateFacts {
 }
 
 /**
- * A DER X.509 Name in RFC 4514 form (RDNs last to first, `,` between them, `+` inside one),
+ * A DER X.509 Name in RFC 4514 form (RDNs last to first, `,` between them, `+` inside one,
+ * whose values also run last to first as OpenSSL prints them),
  * escaped as RFC 4514 says; attribute types without a short name appear as dotted OIDs with
  * the value as `#` and its DER in hex.
  *
@@ -82,6 +83,7 @@ export function formatName(name: Uint8Array): string {
         if (short === undefined || !TEXT_TAGS.has(value.tag)) return `${short ?? oid}=#${toHex(name.subarray(value.offset, value.end))}`;
         return `${short}=${escapeValue(new TextDecoder().decode(name.subarray(value.start, value.end)))}`;
       })
+      .reverse()
       .join('+');
   });
   return rdns.reverse().join(',');
