@@ -160,7 +160,13 @@ export async function reprogramApp(flash: Flash, efuse: Efuse, newSignedApp: Uin
   }
 }
 
-/** The app partition a device boots: `factory`, else the first app partition. */
+/**
+ * The app partition a device boots: `factory`, else the first app partition.
+ *
+ * @throws {RangeError} when the table has no app partition
+ * @example
+ * firstAppPartition(defaultFlashLayout().entries).offset; // 0x10000
+ */
 export function firstAppPartition(entries: readonly PartitionEntry[]): PartitionEntry {
   const apps = entries.filter((e) => e.type === 0);
   const app = apps.find((e) => e.name === 'factory') ?? apps[0];
