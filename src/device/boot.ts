@@ -28,7 +28,8 @@ import { Token } from '../pkcs11/token/token.js';
 import { x509Names } from '../pkcs11/token/x509-names.js';
 import type { PartitionEntry } from '../partition-table/partition-entry.js';
 import { bytesEqual } from '../bytes/equal.js';
-import { type CertificateFacts, certificateFacts } from './certificate-facts.js';
+import { readDer } from '../bytes/der.js';
+import { type CertificateFacts, certificateFacts, certificatePublicKey } from './certificate-facts.js';
 import { BOOT_STAGES, type BootStage, DeviceBootError } from './device-boot-error.js';
 import { firstAppPartition } from './device-image.js';
 import { readFlash, readPartitionTable } from './_flash-access.js';
@@ -82,6 +83,11 @@ export interface DeviceIdentity {
   readonly chain: readonly IdentityCertificate[];
   /** True when the chain ends at a self-issued certificate. */
   readonly chainComplete: boolean;
+  /**
+   * True when the device certificate holds the EC public key of the token's "Device Pub TLS Key";
+   * null when the token has no such EC key to compare with (a mismatch fails the boot).
+   */
+  readonly keyMatchesCertificate: boolean | null;
 }
 
 /** What a boot did: per stage its time and a line of detail; the app; the NV seed change; the identity. */
@@ -387,8 +393,21 @@ function readIdentity(session: TokenSession, nvs: NvsStorage): DeviceIdentity {
   if (idHandle?.findKey(DEVICE_NVS.idKey) === 'string') deviceId = idHandle.getStr(DEVICE_NVS.idKey);
   deviceId ??= device.facts.commonName;
   if (deviceId === null) throw new NvsecError('DEVICE_NO_ID', `The device has no id: neither NVS ${DEVICE_NVS.idNamespace}/${DEVICE_NVS.idKey} nor a CN in its certificate subject`);
+  let keyMatchesCertificate: boolean | null = null;
+  const pub = session.find({ label: PKCS11_LABELS.pkcs11configLABEL_DEVICE_PUBLIC_KEY_FOR_TLS, class: 'public-key' })[0];
+  const point = pub === undefined ? undefined : session.attributes(pub, [CKA.CKA_EC_POINT]).get(CKA.CKA_EC_POINT);
+  if (point !== undefined) {
+    const raw = point.subarray(readDer(point, 0).start); // CKA_EC_POINT is the point in a DER OCTET STRING
+    keyMatchesCertificate = bytesEqual(raw, certificatePublicKey(device.der));
+    if (!keyMatchesCertificate) {
+      throw new NvsecError(
+        'DEVICE_CERT_KEY_MISMATCH',
+        `The "${device.label}" (${device.facts.subject}, serial ${device.facts.serial}) does not hold the public key of the token's "${PKCS11_LABELS.pkcs11configLABEL_DEVICE_PUBLIC_KEY_FOR_TLS}": TLS would fail; re-provision the certificate for this device's key`,
+      );
+    }
+  }
   const withLabel = (c: (typeof certs)[number]): IdentityCertificate => ({ label: c.label, ...c.facts });
-  return { deviceId, certificate: withLabel(device), chain: chain.map(withLabel), chainComplete: last.facts.selfIssued };
+  return { deviceId, certificate: withLabel(device), chain: chain.map(withLabel), chainComplete: last.facts.selfIssued, keyMatchesCertificate };
 }
 
 export { BOOT_STAGES };

@@ -60,6 +60,27 @@ export function certificateFacts(der: Uint8Array): CertificateFacts {
 }
 
 /**
+ * The subjectPublicKey bits of a DER X.509 certificate (for an EC key: the uncompressed point
+ * `04 ‖ X ‖ Y`, the same bytes a PKCS#11 CKA_EC_POINT wraps in an OCTET STRING).
+ *
+ * @throws {RangeError} when `der` is not a DER certificate
+ * @example
+ * const point = certificatePublicKey(certDer); // 65 bytes for P-256
+ */
+export function certificatePublicKey(der: Uint8Array): Uint8Array {
+  const cert = readDer(der, 0);
+  const tbs = derChildren(der, cert)[0];
+  if (cert.tag !== DER_TAG.SEQUENCE || tbs?.tag !== DER_TAG.SEQUENCE) throw new RangeError('not a DER certificate: expected a tbsCertificate SEQUENCE');
+  const fields = derChildren(der, tbs);
+  const at = fields[0]?.tag === 0xa0 ? 1 : 0;
+  const spki = fields[at + 5];
+  if (spki?.tag !== DER_TAG.SEQUENCE) throw new RangeError('not a DER certificate: no subjectPublicKeyInfo');
+  const bits = derChildren(der, spki)[1];
+  if (bits?.tag !== DER_TAG.BIT_STRING || bits.end - bits.start < 2) throw new RangeError('not a DER certificate: bad subjectPublicKey');
+  return der.subarray(bits.start + 1, bits.end);
+}
+
+/**
  * A DER X.509 Name in RFC 4514 form (RDNs last to first, `,` between them, `+` inside one,
  * whose values also run last to first as OpenSSL prints them),
  * escaped as RFC 4514 says; attribute types without a short name appear as dotted OIDs with

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { before, describe, it } from 'node:test';
 import { BOOT_STAGES, bootDevice } from '../../src/device/boot.js';
 import { DeviceBootError } from '../../src/device/device-boot-error.js';
@@ -12,6 +13,7 @@ import { generateNvsKeys } from '../../src/nvs/crypto/keys-partition.js';
 import type { KeyCrypto } from '../../src/crypto/key-crypto.js';
 import { generateSigningKey, readSigningKey } from '../../src/node/signing-key.js';
 import { signImage } from '../../src/boot/secure-boot-v2.js';
+import { TokenSession } from '../../src/pkcs11/token-session.js';
 import { appImage, buildHandMadeDevice, DEVICE_ID, type HandBuiltDevice, USER_PIN } from './_device.js';
 
 const layout = defaultFlashLayout();
@@ -60,6 +62,7 @@ describe('bootDevice() on a hand-built ESP32-C3 device', () => {
         ],
       );
       assert.equal(r.identity.chainComplete, true);
+      assert.equal(r.identity.keyMatchesCertificate, true);
       assert.equal(r.secureBoot.enabled, true);
       assert.equal(r.secureBoot.trustedSlot, 0);
       assert.deepEqual(r.flashEncryption, { enabled: true, releaseMode: true });
@@ -154,6 +157,20 @@ describe('bootDevice() on a hand-built ESP32-C3 device', () => {
     } finally {
       booted.close();
     }
+  });
+
+  it('fails at stage identity when the device certificate holds another key than the token', async () => {
+    const flash = new MemoryFlash(dev.flash);
+    const booted = await bootDevice({ flash, efuse: dev.efuse, crypto: nodeCrypto, keys, pin: USER_PIN });
+    const other = new Uint8Array(
+      execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', '/dev/null', '-subj', `/CN=${DEVICE_ID}`, '-days', '1', '-outform', 'DER'], { stdio: ['ignore', 'pipe', 'ignore'] }),
+    );
+    const rw = TokenSession.open(booted.token, { readWrite: true });
+    rw.importCertificate(other, { label: 'Device Cert' }); // replaces the right one
+    rw.close();
+    booted.close();
+    const e = await expectBootFailure(bootDevice({ flash, efuse: dev.efuse, crypto: nodeCrypto, keys }), 'identity');
+    assert.equal((e.cause as NvsecError).code, 'DEVICE_CERT_KEY_MISMATCH');
   });
 
   it('reprogramApp() refuses an app the eFuses do not trust and writes nothing', async () => {
