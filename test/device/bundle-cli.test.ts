@@ -4,7 +4,9 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { toHex } from '../../src/bytes/hex.js';
+import { deviceEfuse } from '../../src/device/device-image.js';
 import { defaultFlashLayout, partitionNamed } from '../../src/device/flash-layout.js';
+import { nodeCrypto } from '../../src/node/node-crypto.js';
 import { NvsecError } from '../../src/errors/nvsec-error.js';
 import { DEVICE_BUNDLE_FILES, readDeviceBundle, removeBundleTemps, writeDeviceBundle } from '../../src/node/device-bundle.js';
 import { runCli } from '../_support/cli.js';
@@ -65,6 +67,14 @@ describe('device bundle on disk and nvsec device boot', () => {
     fs.mkdirSync(path.join(out, `other.tmp-123456`));
     assert.deepEqual(removeBundleTemps(out), ['other.tmp-123456']);
     assert.deepEqual(fs.readdirSync(out), [DEVICE_ID]);
+  });
+
+  it('leaves neither a bundle nor a temporary folder when writing fails half way', () => {
+    const out = path.join(tmp, 'out-fail');
+    const efuse = deviceEfuse({ chip: 'esp32c3', flashEncryptionKey: nodeCrypto.randomBytes(32), secureBootKeyDigest: nodeCrypto.randomBytes(32) });
+    efuse.destroy(); // toImage() throws after flash.bin is written
+    assert.throws(() => writeDeviceBundle(out, { id: DEVICE_ID, layout, flash: dev.flash, efuse, certificate: certDer }), /destroyed/);
+    assert.deepEqual(fs.readdirSync(out), []);
   });
 
   it('readDeviceBundle() names what is missing', () => {
