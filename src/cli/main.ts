@@ -3,6 +3,7 @@ import { Command, CommanderError } from 'commander';
 import { packageVersion } from './_package.js';
 import { EXIT } from './_run.js';
 import { registerDemoCommand } from './demo.js';
+import { registerDeviceCommands } from './device.js';
 import { registerImageCommands } from './image.js';
 import { registerEfuseCommands } from './efuse.js';
 import { registerFlashEncryptionCommands } from './flash-encryption.js';
@@ -38,6 +39,7 @@ function buildProgram(): Command {
   registerSeedCommands(program);
   registerSelftestCommand(program);
   registerRegistryCommands(program);
+  registerDeviceCommands(program);
   registerDemoCommand(program);
   registerTlsCommands(program);
   return program;

@@ -1,0 +1,87 @@
+import type { Command } from 'commander';
+import { bootDevice, type BootReport } from '../device/boot.js';
+import { DeviceBootError } from '../device/device-boot-error.js';
+import { readDeviceBundle } from '../node/device-bundle.js';
+import { FileFlash } from '../node/file-flash.js';
+import { nodeCrypto } from '../node/node-crypto.js';
+import { loadNodeKeyCrypto } from '../node/node-key-crypto.js';
+import { readPin, USER_PIN } from './_token-input.js';
+import { runAction } from './_run.js';
+
+interface BootOptions {
+  json?: boolean;
+  pin?: string;
+  pinFile?: string;
+}
+
+/**
+ * The `device` command group, created on first use: `device boot` here, and the commands of
+ * other modules (`device connect`) join the same group through this function.
+ */
+export function deviceCommandGroup(program: Command): Command {
+  return (
+    program.commands.find((c) => c.name() === 'device') ??
+    program.command('device').description('An emulated device from its bundle (flash image and eFuses): boot it, connect it')
+  );
+}
+
+/** `nvsec device boot`: boot a provisioned device's bundle and print who it is. */
+export function registerDeviceCommands(program: Command): void {
+  deviceCommandGroup(program)
+    .command('boot')
+    .argument('<bundle>', 'device bundle folder (DIR/<device-id> with flash.bin, efuse.bin, manifest.json)')
+    .description('Boot a device bundle: verify the signed app, decrypt flash, open NVS and the token, print the identity')
+    .option('--json', 'print the boot report as JSON')
+    .option('--pin <pin>', `user PIN: log the token in (or --pin-file, or ${USER_PIN.env})`)
+    .option('--pin-file <file>', 'file whose first line is the user PIN')
+    .addHelpText(
+      'after',
+      `
+Stages, in order: partition-table, secure-boot, flash-decrypt, nvs-keys, nvs-init, nv-seed, drbg,
+token, identity. A failure names its stage and cause and exits 1; every stage before nv-seed only
+reads, so a device that fails to boot is left as it was. A successful boot writes to flash.bin as
+the device would: the NV seed is refreshed (the next boot sees a new seed).
+
+Examples:
+  nvsec device boot out/dev-000001
+  nvsec device boot out/dev-000001 --json --pin-file pin.txt`,
+    )
+    .action(runAction((bundle: string, opts: BootOptions) => boot(bundle, opts)));
+}
+
+async function boot(dir: string, opts: BootOptions): Promise<void> {
+  const pin = readPin(opts, USER_PIN);
+  const bundle = readDeviceBundle(dir);
+  const flash = FileFlash.open(bundle.flashFile);
+  try {
+    const keys = await loadNodeKeyCrypto();
+    let report: BootReport;
+    try {
+      const device = await bootDevice({ flash, efuse: bundle.efuse, crypto: nodeCrypto, keys, ...(pin === null ? {} : { pin }) });
+      report = device.report;
+      device.close();
+    } catch (e) {
+      if (e instanceof DeviceBootError && opts.json) {
+        console.log(JSON.stringify({ ok: false, id: bundle.manifest.id, stage: e.stage, error: e.message }, null, 2));
+      }
+      throw e;
+    }
+    flash.sync();
+    if (opts.json) {
+      console.log(JSON.stringify({ ok: true, id: bundle.manifest.id, ...report }, null, 2));
+      return;
+    }
+    const id = report.identity;
+    for (const s of report.stages) console.log(`${s.stage.padEnd(16)} ${s.ms.toFixed(1).padStart(7)} ms  ${s.detail}`);
+    console.log('');
+    console.log(`device     ${id.deviceId} (${report.chip}, app ${report.app.projectName ?? '?'} ${report.app.version ?? ''})`.trimEnd());
+    console.log(`subject    ${id.certificate.subject}`);
+    console.log(`serial     ${id.certificate.serial}`);
+    id.chain.slice(1).forEach((c, i) => console.log(`${i === 0 ? 'issuers   ' : '          '} ${c.subject} [${c.label}]`));
+    if (!id.chainComplete) console.log('chain      incomplete: no root certificate on the token');
+    console.log(`booted in ${report.totalMs.toFixed(1)} ms`);
+  } finally {
+    flash.close();
+    bundle.efuse.destroy();
+  }
+}
