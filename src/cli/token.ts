@@ -1,12 +1,13 @@
 import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import { type Command, Option } from 'commander';
-import { DER_TAG, derChildren, derEncode, derUnsignedInteger, readDer } from '../bytes/der.js';
+import { DER_TAG } from '../bytes/der.js';
 import { fromHex, toHex } from '../bytes/hex.js';
 import { TOKEN_CURVE_BYTES, type TokenCurve } from '../crypto/key-crypto.js';
 import { NvsecError } from '../errors/nvsec-error.js';
 import { CKA, CKF_MECHANISM, CKF_TOKEN } from '../pkcs11/constants.js';
 import { digestInfo } from '../crypto/digest-info.js';
+import { ecdsaDerToRaw, ecdsaRawToDer } from '../crypto/ecdsa-signature.js';
 import { publicLabelFor } from '../pkcs11/pal/default-labels.js';
 import { ckmName, flagNames } from '../pkcs11/constant-name.js';
 import { type ObjectClassName, OBJECT_CLASSES, type ObjectSummary, SIGN_ALGORITHMS, type SignAlgorithm, TokenSession } from '../pkcs11/token-session.js';
@@ -644,25 +645,9 @@ function signInput(opts: SignOptions, cmd: Command): Uint8Array {
   return alg === 'ECDSA' ? digest : digestInfo(opts.hash, digest);
 }
 
-function ecdsaToDer(raw: Uint8Array): Uint8Array {
-  const half = raw.length / 2;
-  return derEncode(DER_TAG.SEQUENCE, derUnsignedInteger(raw.subarray(0, half)), derUnsignedInteger(raw.subarray(half)));
-}
-
 function ecdsaFromDer(der: Uint8Array, curve: TokenCurve, file: string): Uint8Array {
-  const width = TOKEN_CURVE_BYTES[curve];
   try {
-    const seq = readDer(der, 0);
-    const parts = derChildren(der, seq);
-    if (seq.tag !== DER_TAG.SEQUENCE || seq.end !== der.length || parts.length !== 2 || parts.some((p) => p.tag !== DER_TAG.INTEGER)) throw new RangeError('not SEQUENCE { INTEGER r, INTEGER s }');
-    const raw = new Uint8Array(2 * width);
-    parts.forEach((p, i) => {
-      let v = der.subarray(p.start, p.end);
-      while (v.length > 0 && v[0] === 0) v = v.subarray(1);
-      if (v.length > width) throw new RangeError(`an integer is longer than ${width} bytes`);
-      raw.set(v, (i + 1) * width - v.length);
-    });
-    return raw;
+    return ecdsaDerToRaw(der, TOKEN_CURVE_BYTES[curve]);
   } catch (e) {
     return refuse(`"${file}" is not a DER ECDSA signature on ${curve}: ${(e as Error).message}`);
   }
@@ -675,7 +660,7 @@ async function sign(opts: SignOptions, cmd: Command): Promise<void> {
     try {
       const key = s.findOne(opts.key, SECRET_KEY_ALGORITHMS.has(opts.mechanism) ? 'secret-key' : 'private-key');
       const raw = s.sign(key, opts.mechanism, data);
-      const sig = opts.format === 'der' ? ecdsaToDer(raw) : raw;
+      const sig = opts.format === 'der' ? ecdsaRawToDer(raw) : raw;
       writeOutput(opts.out, sig);
       print(
         opts,

@@ -16,3 +16,4 @@ export {
 } from './key-crypto.js';
 export { aesCmac } from './cmac.js';
 export { DIGEST_INFO_PREFIXES, digestInfo, digestInfoHash } from './digest-info.js';
+export { ecdsaDerToRaw, ecdsaRawToDer } from './ecdsa-signature.js';

@@ -1,4 +1,4 @@
-import { DER_TAG, derEncode, derUnsignedInteger } from '../bytes/der.js';
+import { ecdsaRawToDer } from '../crypto/ecdsa-signature.js';
 import { NvsecError } from '../errors/nvsec-error.js';
 import type { SignAlgorithm, TokenSession } from '../pkcs11/token-session.js';
 
@@ -64,10 +64,4 @@ export function tokenSigner(session: TokenSession, privateKey: number, scheme?: 
       return Promise.resolve(isEc ? ecdsaRawToDer(raw) : raw);
     },
   });
-}
-
-/** r ‖ s (equal halves, big-endian) as the DER `SEQUENCE { INTEGER r, INTEGER s }` TLS carries. */
-function ecdsaRawToDer(raw: Uint8Array): Uint8Array {
-  const half = raw.length / 2;
-  return derEncode(DER_TAG.SEQUENCE, derUnsignedInteger(raw.subarray(0, half)), derUnsignedInteger(raw.subarray(half)));
 }
