@@ -26,7 +26,7 @@ interface RevokeOptions extends RegistryOptions {
 const rejects = (e: unknown): boolean => e instanceof NvsecError && (e.code === 'REGISTRY_UNSUPPORTED' || e.code === 'CLI_BAD_OPTION');
 
 const HELP_AFTER = `
-REGISTRY is sqlite:PATH, the SQLite file that nvsec provision --registry writes (devices, their
+REGISTRY is sqlite:PATH, the factory's SQLite registry file (devices, their
 certificate serials, the SHA-256 of their NV seeds, never the seeds, and an append-only audit log).
 A second process may read it while provisioning writes to it.
 
@@ -59,7 +59,7 @@ export function registerRegistryCommands(program: Command): void {
     group
       .command('revoke')
       .argument('<id>', 'device id')
-      .description('Revoke a device: TLS servers and nvsec refuse its certificate from now on (audited)')
+      .description('Mark a device revoked, with the reason, in the registry and its audit log')
       .requiredOption('--reason <text>', 'why (kept in the registry and the audit log)')
       .option('--actor <name>', 'who revokes, for the audit log (default: cli:<login name>)'),
   ).action(runAction((id: string, opts: RevokeOptions) => withRegistry(opts, (r) => revokeDevice(r, id, opts)), { rejects }));
