@@ -103,7 +103,7 @@ export async function openSqliteRegistry(path: string, options: SqliteRegistryOp
   const { create = true, busyTimeoutMs = 10_000, now = () => new Date() } = options;
   if (!Number.isSafeInteger(busyTimeoutMs) || busyTimeoutMs < 0) throw new RangeError(`busyTimeoutMs must be a whole number >= 0, got ${busyTimeoutMs}`);
   if (!create && !fs.existsSync(path)) {
-    throw new RegistryError('REGISTRY_NOT_FOUND', `No registry at "${path}": check the path (provision creates it with --registry sqlite:${path})`);
+    throw new RegistryError('REGISTRY_NOT_FOUND', `No registry at "${path}": check the path`);
   }
   if (create) {
     // Create the file ourselves so it is 0600 from its first byte; SQLite gives its -wal and -shm
