@@ -4,6 +4,7 @@ import { CHIPS, type ChipInfo, chipById, isFlashMapped, segmentMemory } from './
 import { APP_DESC } from './app-image-desc.js';
 import { type AppImageHeader, encodeAppImageHeader, IMAGE_FORMAT } from './app-image-header.js';
 import { imageChecksum } from './app-image.js';
+import { concatBytes } from '../bytes/concat.js';
 
 /** A segment to place in an image: where it loads and its bytes. */
 export interface AppImageSegmentInput {
@@ -110,7 +111,7 @@ export function buildAppImage(crypto: CryptoProvider, options: BuildAppImageOpti
     if (chip.chipId === 0) {
       // ESP32: old bootloaders did not map the last page when a segment ended < 0x24 bytes into it.
       const remainder = (pos + SEG_HEADER_LEN + data.length) % 0x10000;
-      if (remainder < 0x24) data = _concat([data, new Uint8Array(0x24 - remainder)]);
+      if (remainder < 0x24) data = concatBytes(data, new Uint8Array(0x24 - remainder));
     }
     write({ loadAddr: seg.loadAddr, data });
   }
@@ -206,7 +207,7 @@ function _prepareSegments(chip: ChipInfo, input: readonly AppImageSegmentInput[]
   for (const s of segs) {
     const prev = merged[merged.length - 1];
     if (prev && prev.loadAddr + prev.data.length === s.loadAddr && segmentMemory(chip, prev.loadAddr) === segmentMemory(chip, s.loadAddr)) {
-      merged[merged.length - 1] = { loadAddr: prev.loadAddr, data: _concat([prev.data, s.data]) };
+      merged[merged.length - 1] = { loadAddr: prev.loadAddr, data: concatBytes(prev.data, s.data) };
     } else {
       merged.push(s);
     }
@@ -263,14 +264,4 @@ function _patchElfSha256(body: Uint8Array, ranges: ReadonlyArray<[number, number
 
 function _mod(a: number, m: number): number {
   return ((a % m) + m) % m;
-}
-
-function _concat(parts: readonly Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
 }

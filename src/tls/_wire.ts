@@ -1,16 +1,7 @@
 import { NvsecError } from '../errors/nvsec-error.js';
 import type { CryptoProvider, HashName } from '../crypto/provider.js';
+import { concatBytes } from '../bytes/concat.js';
 
-/** Concatenation of byte arrays. */
-export function concat(...parts: readonly Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
-}
 
 /** `data` behind a big-endian length of `lengthBytes` bytes (a TLS vector). */
 export function vec(lengthBytes: 1 | 2 | 3, data: Uint8Array): Uint8Array {
@@ -67,11 +58,11 @@ export function readExtensions(data: Uint8Array, what: string): Map<number, Uint
 
 /** HKDF-Expand-Label (RFC 8446 §7.1) over HMAC-`hash` from the provider. */
 export function expandLabel(crypto: CryptoProvider, hash: HashName, secret: Uint8Array, label: string, context: Uint8Array, length: number): Uint8Array {
-  const info = concat(u16(length), vec(1, new TextEncoder().encode(`tls13 ${label}`)), vec(1, context));
+  const info = concatBytes(u16(length), vec(1, new TextEncoder().encode(`tls13 ${label}`)), vec(1, context));
   const out = new Uint8Array(length);
   let t: Uint8Array = new Uint8Array(0);
   for (let i = 1, at = 0; at < length; i++) {
-    t = crypto.hmac(hash, secret, concat(t, info, Uint8Array.of(i)));
+    t = crypto.hmac(hash, secret, concatBytes(t, info, Uint8Array.of(i)));
     out.set(t.subarray(0, Math.min(t.length, length - at)), at);
     at += t.length;
   }

@@ -1,6 +1,7 @@
 import type { CryptoProvider, HashName } from '../crypto/provider.js';
 import { NvsecError } from '../errors/nvsec-error.js';
-import { concat, expandLabel, readExtensions, u16, vec, WireReader } from './_wire.js';
+import { concatBytes } from '../bytes/concat.js';
+import { expandLabel, readExtensions, u16, vec, WireReader } from './_wire.js';
 import { loadX509 } from '../crypto/x509-library.js';
 import { certificateVerifyContent } from './certificate-verify.js';
 import { verifyServerChain } from './server-chain.js';
@@ -123,13 +124,13 @@ class RecordLayer {
     for (let at = 0; at < data.length || at === 0; at += MAX_RECORD) {
       const chunk = data.subarray(at, at + MAX_RECORD);
       if (this.writer === undefined) {
-        await this.transport.write(concat(Uint8Array.of(type, 3, type === CT.HANDSHAKE ? 1 : 3), vec(2, chunk)));
+        await this.transport.write(concatBytes(Uint8Array.of(type, 3, type === CT.HANDSHAKE ? 1 : 3), vec(2, chunk)));
       } else {
-        const inner = concat(chunk, Uint8Array.of(type));
-        const header = concat(Uint8Array.of(CT.APPLICATION_DATA, 3, 3), u16(inner.length + 16));
+        const inner = concatBytes(chunk, Uint8Array.of(type));
+        const header = concatBytes(Uint8Array.of(CT.APPLICATION_DATA, 3, 3), u16(inner.length + 16));
         const sealed = await this.writer.aead.seal(nonce(this.writer.iv, this.writer.seq), inner, header);
         this.writer.seq++;
-        await this.transport.write(concat(header, sealed));
+        await this.transport.write(concatBytes(header, sealed));
       }
       if (data.length === 0) break;
     }
@@ -147,7 +148,7 @@ class RecordLayer {
     while (this.buffer.length < n) {
       const more = await this.transport.read();
       if (more === null) return false;
-      this.buffer = concat(this.buffer, more);
+      this.buffer = concatBytes(this.buffer, more);
     }
     return true;
   }
@@ -266,7 +267,7 @@ async function handshake(opts: HandshakeOptions, io: RecordLayer, clientChain: r
       if (record === null) throw new NvsecError('TLS_CLOSED', `the server closed the connection ${when}`);
       if (record.type === CT.ALERT) throw alertError(record.data, when);
       if (record.type !== CT.HANDSHAKE) throw new NvsecError('TLS_PROTOCOL', `record of type ${record.type} ${when} (unexpected_message)`);
-      pending = concat(pending, record.data);
+      pending = concatBytes(pending, record.data);
     }
   };
   const expect = async (type: number, name: string): Promise<Uint8Array> => {
@@ -275,7 +276,7 @@ async function handshake(opts: HandshakeOptions, io: RecordLayer, clientChain: r
     return m.body;
   };
   const sendMessage = async (type: number, body: Uint8Array): Promise<void> => {
-    const raw = concat(Uint8Array.of(type), vec(3, body));
+    const raw = concatBytes(Uint8Array.of(type), vec(3, body));
     transcript.push(raw);
     await io.write(CT.HANDSHAKE, raw);
   };
@@ -284,16 +285,16 @@ async function handshake(opts: HandshakeOptions, io: RecordLayer, clientChain: r
   const share = await tlsCrypto.keyShare('secp256r1');
   const isIp = /^\d{1,3}(\.\d{1,3}){3}$/.test(opts.serverName) || opts.serverName.includes(':');
   const enc = new TextEncoder();
-  const ext = (type: number, body: Uint8Array): Uint8Array => concat(u16(type), vec(2, body));
-  const extensions = concat(
-    isIp ? new Uint8Array(0) : ext(EXT.SERVER_NAME, vec(2, concat(Uint8Array.of(0), vec(2, enc.encode(opts.serverName.replace(/\.$/, '')))))),
+  const ext = (type: number, body: Uint8Array): Uint8Array => concatBytes(u16(type), vec(2, body));
+  const extensions = concatBytes(
+    isIp ? new Uint8Array(0) : ext(EXT.SERVER_NAME, vec(2, concatBytes(Uint8Array.of(0), vec(2, enc.encode(opts.serverName.replace(/\.$/, '')))))),
     ext(EXT.SUPPORTED_VERSIONS, vec(1, u16(TLS13))),
     ext(EXT.SUPPORTED_GROUPS, vec(2, u16(SECP256R1))),
-    ext(EXT.SIGNATURE_ALGORITHMS, vec(2, concat(...OFFERED_SCHEMES.map(u16)))),
-    ext(EXT.KEY_SHARE, vec(2, concat(u16(SECP256R1), vec(2, share.publicKey)))),
+    ext(EXT.SIGNATURE_ALGORITHMS, vec(2, concatBytes(...OFFERED_SCHEMES.map(u16)))),
+    ext(EXT.KEY_SHARE, vec(2, concatBytes(u16(SECP256R1), vec(2, share.publicKey)))),
   );
   const suites = Object.keys(SUITES).map(Number);
-  await sendMessage(HS.CLIENT_HELLO, concat(u16(0x0303), crypto.randomBytes(32), vec(1, new Uint8Array(0)), vec(2, concat(...suites.map(u16))), vec(1, Uint8Array.of(0)), vec(2, extensions)));
+  await sendMessage(HS.CLIENT_HELLO, concatBytes(u16(0x0303), crypto.randomBytes(32), vec(1, new Uint8Array(0)), vec(2, concatBytes(...suites.map(u16))), vec(1, Uint8Array.of(0)), vec(2, extensions)));
 
   // ServerHello
   const sh = new WireReader(await expect(HS.SERVER_HELLO, 'ServerHello'), 'ServerHello');
@@ -322,7 +323,7 @@ async function handshake(opts: HandshakeOptions, io: RecordLayer, clientChain: r
   // Key schedule (RFC 8446 §7.1)
   const { hash, keyLength } = suite;
   const hLen = hash === 'sha256' ? 32 : 48;
-  const th = (): Uint8Array => crypto.digest(hash, concat(...transcript));
+  const th = (): Uint8Array => crypto.digest(hash, concatBytes(...transcript));
   const emptyHash = crypto.digest(hash, new Uint8Array(0));
   const zeros = new Uint8Array(hLen);
   const early = crypto.hmac(hash, zeros, zeros);
@@ -395,15 +396,15 @@ async function handshake(opts: HandshakeOptions, io: RecordLayer, clientChain: r
 
   // Client authentication and Finished
   if (request !== undefined) {
-    const entries = clientChain.map((der) => concat(vec(3, der), vec(2, new Uint8Array(0))));
-    await sendMessage(HS.CERTIFICATE, concat(vec(1, request.context), vec(3, concat(...entries))));
+    const entries = clientChain.map((der) => concatBytes(vec(3, der), vec(2, new Uint8Array(0))));
+    await sendMessage(HS.CERTIFICATE, concatBytes(vec(1, request.context), vec(3, concatBytes(...entries))));
     if (clientChain.length > 0 && opts.signer !== undefined) {
       const code = TLS_SIGNATURE_SCHEMES[opts.signer.scheme];
       if (request.schemes !== null && !request.schemes.includes(code)) {
         throw new NvsecError('TLS_NO_COMMON_SIGNATURE', `the server does not accept ${opts.signer.scheme} signatures from clients (it accepts ${request.schemes.map((s) => `0x${s.toString(16)}`).join(', ')})`);
       }
       const clientSignature = await opts.signer.sign(certificateVerifyContent('client', th()));
-      await sendMessage(HS.CERTIFICATE_VERIFY, concat(u16(code), vec(2, clientSignature)));
+      await sendMessage(HS.CERTIFICATE_VERIFY, concatBytes(u16(code), vec(2, clientSignature)));
     }
   }
   const cFinishedKey = expandLabel(crypto, hash, cHs, 'finished', new Uint8Array(0), hLen);
@@ -442,7 +443,7 @@ async function handshake(opts: HandshakeOptions, io: RecordLayer, clientChain: r
           throw alertError(record.data, 'after the handshake');
         }
         if (record.type !== CT.HANDSHAKE) throw new NvsecError('TLS_PROTOCOL', `record of type ${record.type} after the handshake`);
-        pending = concat(pending, record.data);
+        pending = concatBytes(pending, record.data);
         while (pending.length >= 4) {
           const length = ((pending[1] ?? 0) << 16) | ((pending[2] ?? 0) << 8) | (pending[3] ?? 0);
           if (pending.length < 4 + length) break;
@@ -455,7 +456,7 @@ async function handshake(opts: HandshakeOptions, io: RecordLayer, clientChain: r
             sAp = next;
             io.setReadKey(...keysOf(sAp));
             if (body[0] === 1) {
-              await io.write(CT.HANDSHAKE, concat(Uint8Array.of(HS.KEY_UPDATE), vec(3, Uint8Array.of(0))));
+              await io.write(CT.HANDSHAKE, concatBytes(Uint8Array.of(HS.KEY_UPDATE), vec(3, Uint8Array.of(0))));
               const nextC = expandLabel(crypto, hash, cAp, 'traffic upd', new Uint8Array(0), hLen);
               cAp.fill(0);
               cAp = nextC;

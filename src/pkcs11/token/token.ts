@@ -3,6 +3,7 @@ import { DIGEST_INFO_PREFIXES, digestInfoHash } from '../../crypto/digest-info.j
 import type { KeyCrypto, PreparedPrivateKey, PreparedPublicKey, SignatureScheme } from '../../crypto/key-crypto.js';
 import { TOKEN_CURVE_BYTES } from '../../crypto/key-crypto.js';
 import { type CryptoProvider, type HashName, hashLength, type IncrementalHash } from '../../crypto/provider.js';
+import { concatBytes } from '../../bytes/concat.js';
 import { bytesEqual } from '../../bytes/equal.js';
 import { toHex } from '../../bytes/hex.js';
 import {
@@ -781,7 +782,7 @@ export class Token {
     const op = this.requireOp(s, 'sign', 'C_SignFinal');
     const early = sizeOnly(op.length, capacity);
     if (early) return early;
-    return this.finish(s, op, () => this.signNow(op, concat(op.chunks), 'C_SignFinal'));
+    return this.finish(s, op, () => this.signNow(op, concatBytes(...op.chunks), 'C_SignFinal'));
   }
 
   /** C_Verify: returns when the signature is valid; ends the operation whatever happens. @throws {Pkcs11Error} CKR_SIGNATURE_INVALID, CKR_SIGNATURE_LEN_RANGE, CKR_DATA_LEN_RANGE */
@@ -801,7 +802,7 @@ export class Token {
   verifyFinal(session: number, signature: Uint8Array): void {
     const s = this.requireSession(session);
     const op = this.requireOp(s, 'verify', 'C_VerifyFinal');
-    this.finish(s, op, () => this.verifyNow(op, concat(op.chunks), signature, 'C_VerifyFinal'));
+    this.finish(s, op, () => this.verifyNow(op, concatBytes(...op.chunks), signature, 'C_VerifyFinal'));
   }
 
   private cryptUpdate(session: number, kind: 'sign' | 'verify', data: Uint8Array, fn: string): void {
@@ -1399,15 +1400,6 @@ function sizeOnly(length: number, capacity: number | null): Output | null {
   return null;
 }
 
-function concat(chunks: readonly Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(chunks.reduce((n, c) => n + c.length, 0));
-  let at = 0;
-  for (const c of chunks) {
-    out.set(c, at);
-    at += c.length;
-  }
-  return out;
-}
 
 function padUtf8(s: string, n: number): string {
   let out = s;
