@@ -81,6 +81,8 @@ class RecordLayer {
   private buffer: Uint8Array = new Uint8Array(0);
   private reader: { aead: Aead; iv: Uint8Array; seq: bigint } | undefined;
   private writer: { aead: Aead; iv: Uint8Array; seq: bigint } | undefined;
+  private writes: Promise<void> = Promise.resolve();
+  private reads: Promise<unknown> = Promise.resolve();
   constructor(readonly transport: TlsTransport) {}
 
   setReadKey(aead: Aead, iv: Uint8Array): void {
@@ -106,13 +108,14 @@ class RecordLayer {
       if (type === CT.CHANGE_CIPHER_SPEC && length === 1 && fragment[0] === 1) continue; // middlebox compatibility, ignored (RFC 8446 §5)
       if (this.reader === undefined || type === CT.ALERT) return { type, data: fragment }; // an alert before the server had keys comes in clear
       if (type !== CT.APPLICATION_DATA) throw new NvsecError('TLS_PROTOCOL', `unprotected record of type ${type} after the keys were set (unexpected_message)`);
+      const reader = this.reader;
+      const seq = reader.seq++; // taken before any await
       let inner: Uint8Array;
       try {
-        inner = await this.reader.aead.open(nonce(this.reader.iv, this.reader.seq), fragment, header);
+        inner = await reader.aead.open(nonce(reader.iv, seq), fragment, header);
       } catch (e) {
         throw new NvsecError('TLS_BAD_RECORD', 'a record from the server does not authenticate (bad_record_mac): the connection was tampered with or the keys disagree', { cause: e });
       }
-      this.reader.seq++;
       let end = inner.length;
       while (end > 0 && inner[end - 1] === 0) end--;
       if (end === 0) throw new NvsecError('TLS_PROTOCOL', 'a protected record has no content type');
@@ -120,20 +123,38 @@ class RecordLayer {
     }
   }
 
-  async write(type: number, data: Uint8Array): Promise<void> {
-    for (let at = 0; at < data.length || at === 0; at += MAX_RECORD) {
-      const chunk = data.subarray(at, at + MAX_RECORD);
-      if (this.writer === undefined) {
-        await this.transport.write(concatBytes(Uint8Array.of(type, 3, type === CT.HANDSHAKE ? 1 : 3), vec(2, chunk)));
-      } else {
-        const inner = concatBytes(chunk, Uint8Array.of(type));
-        const header = concatBytes(Uint8Array.of(CT.APPLICATION_DATA, 3, 3), u16(inner.length + 16));
-        const sealed = await this.writer.aead.seal(nonce(this.writer.iv, this.writer.seq), inner, header);
-        this.writer.seq++;
-        await this.transport.write(concatBytes(header, sealed));
+  /**
+   * Sends `data` as records of `type`. Writes are queued: each record takes its sequence number
+   * before anything is awaited, so overlapping calls never share an AES-GCM nonce. `then` runs in
+   * the queue right after the last record (a KeyUpdate reply switches the key there).
+   */
+  write(type: number, data: Uint8Array, then?: () => void): Promise<void> {
+    const job = this.writes.then(async () => {
+      for (let at = 0; at < data.length || at === 0; at += MAX_RECORD) {
+        const chunk = data.subarray(at, at + MAX_RECORD);
+        const writer = this.writer;
+        if (writer === undefined) {
+          await this.transport.write(concatBytes(Uint8Array.of(type, 3, type === CT.HANDSHAKE ? 1 : 3), vec(2, chunk)));
+        } else {
+          const seq = writer.seq++; // taken before any await
+          const inner = concatBytes(chunk, Uint8Array.of(type));
+          const header = concatBytes(Uint8Array.of(CT.APPLICATION_DATA, 3, 3), u16(inner.length + 16));
+          const sealed = await writer.aead.seal(nonce(writer.iv, seq), inner, header);
+          await this.transport.write(concatBytes(header, sealed));
+        }
+        if (data.length === 0) break;
       }
-      if (data.length === 0) break;
-    }
+      then?.();
+    });
+    this.writes = job.catch(() => undefined);
+    return job;
+  }
+
+  /** Runs `fn` after every read started before it has finished, so records are opened in order. */
+  serialRead<T>(fn: () => Promise<T>): Promise<T> {
+    const job = this.reads.then(fn);
+    this.reads = job.catch(() => undefined);
+    return job;
   }
 
   destroy(): void {
@@ -429,44 +450,8 @@ async function handshake(opts: HandshakeOptions, io: RecordLayer, clientChain: r
       if (closed) throw new NvsecError('TLS_CLOSED', 'write() after close()');
       await io.write(CT.APPLICATION_DATA, data);
     },
-    async read(): Promise<Uint8Array | null> {
-      for (;;) {
-        if (closed) return null;
-        const record = await io.read();
-        if (record === null) return null;
-        if (record.type === CT.APPLICATION_DATA) {
-          if (record.data.length > 0) return record.data.slice();
-          continue;
-        }
-        if (record.type === CT.ALERT) {
-          if (record.data[1] === 0) return null;
-          throw alertError(record.data, 'after the handshake');
-        }
-        if (record.type !== CT.HANDSHAKE) throw new NvsecError('TLS_PROTOCOL', `record of type ${record.type} after the handshake`);
-        pending = concatBytes(pending, record.data);
-        while (pending.length >= 4) {
-          const length = ((pending[1] ?? 0) << 16) | ((pending[2] ?? 0) << 8) | (pending[3] ?? 0);
-          if (pending.length < 4 + length) break;
-          const type = pending[0]!;
-          const body = pending.slice(4, 4 + length);
-          pending = pending.slice(4 + length);
-          if (type === HS.KEY_UPDATE) {
-            const next = expandLabel(crypto, hash, sAp, 'traffic upd', new Uint8Array(0), hLen);
-            sAp.fill(0);
-            sAp = next;
-            io.setReadKey(...keysOf(sAp));
-            if (body[0] === 1) {
-              await io.write(CT.HANDSHAKE, concatBytes(Uint8Array.of(HS.KEY_UPDATE), vec(3, Uint8Array.of(0))));
-              const nextC = expandLabel(crypto, hash, cAp, 'traffic upd', new Uint8Array(0), hLen);
-              cAp.fill(0);
-              cAp = nextC;
-              io.setWriteKey(...keysOf(cAp));
-            }
-          } else if (type !== HS.NEW_SESSION_TICKET) {
-            throw new NvsecError('TLS_PROTOCOL', `handshake message ${type} after the handshake (unexpected_message)`);
-          }
-        }
-      }
+    read(): Promise<Uint8Array | null> {
+      return io.serialRead(readRecord);
     },
     async close(): Promise<void> {
       if (closed) return;
@@ -478,4 +463,46 @@ async function handshake(opts: HandshakeOptions, io: RecordLayer, clientChain: r
       transport.close();
     },
   };
+
+  async function readRecord(): Promise<Uint8Array | null> {
+    for (;;) {
+      if (closed) return null;
+      const record = await io.read();
+      if (record === null) return null;
+      if (record.type === CT.APPLICATION_DATA) {
+        if (record.data.length > 0) return record.data.slice();
+        continue;
+      }
+      if (record.type === CT.ALERT) {
+        if (record.data[1] === 0) return null;
+        throw alertError(record.data, 'after the handshake');
+      }
+      if (record.type !== CT.HANDSHAKE) throw new NvsecError('TLS_PROTOCOL', `record of type ${record.type} after the handshake`);
+      pending = concatBytes(pending, record.data);
+      while (pending.length >= 4) {
+        const length = ((pending[1] ?? 0) << 16) | ((pending[2] ?? 0) << 8) | (pending[3] ?? 0);
+        if (pending.length < 4 + length) break;
+        const type = pending[0]!;
+        const body = pending.slice(4, 4 + length);
+        pending = pending.slice(4 + length);
+        if (type === HS.KEY_UPDATE) {
+          const next = expandLabel(crypto, hash, sAp, 'traffic upd', new Uint8Array(0), hLen);
+          sAp.fill(0);
+          sAp = next;
+          io.setReadKey(...keysOf(sAp));
+          if (body[0] === 1) {
+            // queued behind any write in flight; the new key takes over in the queue right after the reply
+            void io.write(CT.HANDSHAKE, concatBytes(Uint8Array.of(HS.KEY_UPDATE), vec(3, Uint8Array.of(0))), () => {
+              const nextC = expandLabel(crypto, hash, cAp, 'traffic upd', new Uint8Array(0), hLen);
+              cAp.fill(0);
+              cAp = nextC;
+              io.setWriteKey(...keysOf(cAp));
+            }).catch(() => undefined);
+          }
+        } else if (type !== HS.NEW_SESSION_TICKET) {
+          throw new NvsecError('TLS_PROTOCOL', `handshake message ${type} after the handshake (unexpected_message)`);
+        }
+      }
+    }
+  }
 }
