@@ -40,7 +40,11 @@ type HandshakeOptions = Omit<TlsClientOptions, 'connect'>;
 /** An established TLS 1.3 connection. */
 export interface TlsConnection {
   write(data: Uint8Array): Promise<void>;
-  /** The next application data, or null when the server closed (close_notify or end of stream). */
+  /**
+   * The next application data, or null once the server sent an authenticated close_notify.
+   * @throws NvsecError `TLS_CLOSED` when the stream ends without close_notify (truncated), `TLS_PROTOCOL`
+   *   for an unprotected record (e.g. an injected plaintext alert), `TLS_BAD_RECORD`, `TLS_ALERT`.
+   */
   read(): Promise<Uint8Array | null>;
   /** Sends close_notify and closes the transport. */
   close(): Promise<void>;
@@ -83,6 +87,8 @@ class RecordLayer {
   private writer: { aead: Aead; iv: Uint8Array; seq: bigint } | undefined;
   private writes: Promise<void> = Promise.resolve();
   private reads: Promise<unknown> = Promise.resolve();
+  /** A plaintext ChangeCipherSpec is tolerated between ClientHello and the server's Finished only. */
+  ccsAllowed = true;
   constructor(readonly transport: TlsTransport) {}
 
   setReadKey(aead: Aead, iv: Uint8Array): void {
@@ -105,9 +111,10 @@ class RecordLayer {
       const fragment = this.buffer.slice(5, 5 + length);
       this.buffer = this.buffer.slice(5 + length);
       const type = header[0]!;
-      if (type === CT.CHANGE_CIPHER_SPEC && length === 1 && fragment[0] === 1) continue; // middlebox compatibility, ignored (RFC 8446 §5)
-      if (this.reader === undefined || type === CT.ALERT) return { type, data: fragment }; // an alert before the server had keys comes in clear
-      if (type !== CT.APPLICATION_DATA) throw new NvsecError('TLS_PROTOCOL', `unprotected record of type ${type} after the keys were set (unexpected_message)`);
+      if (type === CT.CHANGE_CIPHER_SPEC && length === 1 && fragment[0] === 1 && this.ccsAllowed) continue; // middlebox compatibility, ignored during the handshake only (RFC 8446 §5)
+      if (this.reader === undefined) return { type, data: fragment }; // an alert before the server had keys comes in clear
+      // once keys are set, everything (alerts too) must be protected: a plaintext close_notify is an injection
+      if (type !== CT.APPLICATION_DATA) throw new NvsecError('TLS_PROTOCOL', `unprotected record of type ${type} after the keys were set (unexpected_message): the connection was tampered with`);
       const reader = this.reader;
       const seq = reader.seq++; // taken before any await
       let inner: Uint8Array;
@@ -413,6 +420,7 @@ async function handshake(opts: HandshakeOptions, io: RecordLayer, clientChain: r
   }
   sFinishedKey.fill(0);
   noSpan('after the server Finished');
+  io.ccsAllowed = false;
   const serverFinishedHash = th();
 
   // Client authentication and Finished
@@ -442,6 +450,7 @@ async function handshake(opts: HandshakeOptions, io: RecordLayer, clientChain: r
   transcript.length = 0;
 
   let closed = false;
+  let peerClosed = false;
   return {
     serverPath,
     cipherSuite: suite.name,
@@ -466,15 +475,18 @@ async function handshake(opts: HandshakeOptions, io: RecordLayer, clientChain: r
 
   async function readRecord(): Promise<Uint8Array | null> {
     for (;;) {
-      if (closed) return null;
+      if (closed || peerClosed) return null;
       const record = await io.read();
-      if (record === null) return null;
+      if (record === null) throw new NvsecError('TLS_CLOSED', 'the connection ended without the server\'s close_notify (truncated): the data received so far may be incomplete');
       if (record.type === CT.APPLICATION_DATA) {
         if (record.data.length > 0) return record.data.slice();
         continue;
       }
       if (record.type === CT.ALERT) {
-        if (record.data[1] === 0) return null;
+        if (record.data[1] === 0) {
+          peerClosed = true; // authenticated: alerts come only in protected records now
+          return null;
+        }
         throw alertError(record.data, 'after the handshake');
       }
       if (record.type !== CT.HANDSHAKE) throw new NvsecError('TLS_PROTOCOL', `record of type ${record.type} after the handshake`);

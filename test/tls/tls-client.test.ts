@@ -16,6 +16,7 @@ import { loadCertificates } from '../../src/provision/certificates.js';
 import { connectTls, fetchServerChain, type TlsClientOptions } from '../../src/tls/tls-client.js';
 import { type TlsSigner, tokenSigner } from '../../src/tls/token-signer.js';
 import { initTestToken, testToken, USER_PIN } from '../pkcs11/_token.js';
+import { injectingProxy } from './_hostile-server.js';
 
 // The server is Debian's `openssl s_server` requiring a client certificate from the test CA;
 // `-rev` sends every line back reversed.
@@ -206,6 +207,50 @@ describe('connectTls() record layer under concurrency', () => {
     }
     assert.equal(text, 'eno\nowt\n');
     await conn.close();
+  });
+});
+
+describe('connectTls() against a man in the middle after the handshake', () => {
+  // Each test first exchanges a line, so the server's NewSessionTickets have passed, then the proxy acts.
+  async function established(): Promise<{ conn: Awaited<ReturnType<typeof connectTls>>; proxy: Awaited<ReturnType<typeof injectingProxy>> }> {
+    const proxy = await injectingProxy(server.port);
+    const conn = await connectTls(options(proxy.port));
+    await conn.write(new TextEncoder().encode('ping\n'));
+    assert.equal(await readLine(conn), 'gnip\n');
+    return { conn, proxy };
+  }
+
+  it('rejects an injected plaintext close_notify instead of reading it as the end of the data', { timeout: 10_000 }, async () => {
+    const { conn, proxy } = await established();
+    try {
+      proxy.toClient().write(Uint8Array.of(21, 3, 3, 0, 2, 1, 0)); // alert record, warning close_notify, no AEAD
+      await assert.rejects(conn.read(), { code: 'TLS_PROTOCOL', message: /unprotected record of type 21/ });
+    } finally {
+      await conn.close();
+      proxy.close();
+    }
+  });
+
+  it('rejects a bare end of stream (FIN without close_notify) as truncated', { timeout: 10_000 }, async () => {
+    const { conn, proxy } = await established();
+    try {
+      proxy.toClient().end();
+      await assert.rejects(conn.read(), { code: 'TLS_CLOSED', message: /truncated/ });
+    } finally {
+      await conn.close();
+      proxy.close();
+    }
+  });
+
+  it('rejects an injected plaintext ChangeCipherSpec after the handshake', { timeout: 10_000 }, async () => {
+    const { conn, proxy } = await established();
+    try {
+      proxy.toClient().write(Uint8Array.of(20, 3, 3, 0, 1, 1));
+      await assert.rejects(conn.read(), { code: 'TLS_PROTOCOL', message: /unprotected record of type 20/ });
+    } finally {
+      await conn.close();
+      proxy.close();
+    }
   });
 });
 
