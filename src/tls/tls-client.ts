@@ -78,7 +78,7 @@ export const TLS_ALERTS: Readonly<Record<number, string>> = Object.freeze({
   80: 'internal_error', 86: 'inappropriate_fallback', 90: 'user_canceled', 109: 'missing_extension', 110: 'unsupported_extension',
   112: 'unrecognized_name', 113: 'bad_certificate_status_response', 115: 'unknown_psk_identity', 116: 'certificate_required', 120: 'no_application_protocol',
 });
-const ALERT_FOR_CODE: Readonly<Record<string, number>> = Object.freeze({ TLS_UNTRUSTED_SERVER: 48, TLS_CERT_EXPIRED: 45, TLS_BAD_SIGNATURE: 51, TLS_BAD_FINISHED: 51, TLS_PROTOCOL: 50 });
+const ALERT_FOR_CODE: Readonly<Record<string, number>> = Object.freeze({ TLS_BAD_RECORD: 20, TLS_UNTRUSTED_SERVER: 48, TLS_CERT_EXPIRED: 45, TLS_BAD_SIGNATURE: 51, TLS_BAD_FINISHED: 51, TLS_PROTOCOL: 50 });
 
 /** The record layer: plaintext until keys are set, then AEAD-protected records (RFC 8446 §5). */
 class RecordLayer {
@@ -196,6 +196,12 @@ function nonce(iv: Uint8Array, seq: bigint): Uint8Array {
   return out;
 }
 
+/** The fatal alert that tells the server why we end the connection; none when the server ended it or the transport failed. */
+function alertFor(e: unknown): number | undefined {
+  if (!(e instanceof NvsecError) || !e.code.startsWith('TLS_') || e.code === 'TLS_ALERT' || e.code === 'TLS_CLOSED') return undefined;
+  return ALERT_FOR_CODE[e.code] ?? 42;
+}
+
 function alertError(data: Uint8Array, when: string): NvsecError {
   const description = data[1] ?? -1;
   const name = TLS_ALERTS[description] ?? `alert ${description}`;
@@ -239,8 +245,8 @@ export async function connectTls(options: TlsClientOptions): Promise<TlsConnecti
   try {
     return await handshake(options, io, chain, false);
   } catch (e) {
-    if (e instanceof NvsecError && ALERT_FOR_CODE[e.code] !== undefined) await io.write(CT.ALERT, Uint8Array.of(2, ALERT_FOR_CODE[e.code]!)).catch(() => undefined);
-    else if (e instanceof NvsecError && e.code.startsWith('TLS_') && e.code !== 'TLS_ALERT' && e.code !== 'TLS_CLOSED') await io.write(CT.ALERT, Uint8Array.of(2, 42)).catch(() => undefined);
+    const alert = alertFor(e);
+    if (alert !== undefined) await io.write(CT.ALERT, Uint8Array.of(2, alert)).catch(() => undefined);
     io.destroy();
     transport.close();
     throw e;
@@ -451,16 +457,33 @@ async function handshake(opts: HandshakeOptions, io: RecordLayer, clientChain: r
 
   let closed = false;
   let peerClosed = false;
+  let failure: unknown;
+  /** Ends the connection on the first error: the matching fatal alert, keys wiped, transport closed; the error is kept for every later call. */
+  const fail = async (e: unknown): Promise<never> => {
+    if (failure === undefined && !closed) {
+      failure = e;
+      closed = true;
+      const alert = alertFor(e);
+      if (alert !== undefined) await io.write(CT.ALERT, Uint8Array.of(2, alert)).catch(() => undefined);
+      io.destroy();
+      cAp.fill(0);
+      sAp.fill(0);
+      transport.close();
+    }
+    throw failure ?? e;
+  };
   return {
     serverPath,
     cipherSuite: suite.name,
     clientAuthRequested: request !== undefined,
     async write(data: Uint8Array): Promise<void> {
+      if (failure !== undefined) throw failure;
       if (closed) throw new NvsecError('TLS_CLOSED', 'write() after close()');
-      await io.write(CT.APPLICATION_DATA, data);
+      await io.write(CT.APPLICATION_DATA, data).catch(fail);
     },
-    read(): Promise<Uint8Array | null> {
-      return io.serialRead(readRecord);
+    async read(): Promise<Uint8Array | null> {
+      if (failure !== undefined) throw failure;
+      return io.serialRead(readRecord).catch(fail);
     },
     async close(): Promise<void> {
       if (closed) return;
@@ -475,6 +498,7 @@ async function handshake(opts: HandshakeOptions, io: RecordLayer, clientChain: r
 
   async function readRecord(): Promise<Uint8Array | null> {
     for (;;) {
+      if (failure !== undefined) throw failure;
       if (closed || peerClosed) return null;
       const record = await io.read();
       if (record === null) throw new NvsecError('TLS_CLOSED', 'the connection ended without the server\'s close_notify (truncated): the data received so far may be incomplete');

@@ -212,8 +212,8 @@ describe('connectTls() record layer under concurrency', () => {
 
 describe('connectTls() against a man in the middle after the handshake', () => {
   // Each test first exchanges a line, so the server's NewSessionTickets have passed, then the proxy acts.
-  async function established(): Promise<{ conn: Awaited<ReturnType<typeof connectTls>>; proxy: Awaited<ReturnType<typeof injectingProxy>> }> {
-    const proxy = await injectingProxy(server.port);
+  async function established(target = server): Promise<{ conn: Awaited<ReturnType<typeof connectTls>>; proxy: Awaited<ReturnType<typeof injectingProxy>> }> {
+    const proxy = await injectingProxy(target.port);
     const conn = await connectTls(options(proxy.port));
     await conn.write(new TextEncoder().encode('ping\n'));
     assert.equal(await readLine(conn), 'gnip\n');
@@ -236,6 +236,26 @@ describe('connectTls() against a man in the middle after the handshake', () => {
     try {
       proxy.toClient().end();
       await assert.rejects(conn.read(), { code: 'TLS_CLOSED', message: /truncated/ });
+    } finally {
+      await conn.close();
+      proxy.close();
+    }
+  });
+
+  it('ends the connection on a garbage record: bad_record_mac to the server, the same error on every later call', { timeout: 10_000 }, async () => {
+    const s = await startServer('-msg'); // -msg logs the alerts it receives
+    const { conn, proxy } = await established(s);
+    try {
+      proxy.toClient().write(Uint8Array.of(23, 3, 3, 0, 32, ...new Uint8Array(32).fill(0x41))); // a record that cannot authenticate
+      const first = await conn.read().then(
+        () => assert.fail('read() returned after a forged record'),
+        (e: unknown) => e,
+      );
+      assert.equal((first as { code?: string }).code, 'TLS_BAD_RECORD');
+      await assert.rejects(conn.read(), (e) => e === first);
+      await assert.rejects(conn.write(new TextEncoder().encode('still here\n')), (e) => e === first);
+      await settle();
+      assert.match(s.log(), /<<< TLS 1.3, Alert.*\n.*02 14/); // OpenSSL received our fatal alert: level 2, description 20 bad_record_mac
     } finally {
       await conn.close();
       proxy.close();
