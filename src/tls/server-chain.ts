@@ -14,6 +14,8 @@ export interface ServerChainOptions {
 }
 
 const MAX_DEPTH = 8;
+/** Most certificates looked at: more is a flood meant to make path building slow. */
+const MAX_CHAIN = 10;
 const SERVER_AUTH = '1.3.6.1.5.5.7.3.1';
 const ANY_EKU = '2.5.29.37.0';
 const KEY_CERT_SIGN = 32; // KeyUsageFlags.keyCertSign
@@ -28,7 +30,8 @@ const KEY_CERT_SIGN = 32; // KeyUsageFlags.keyCertSign
  * @returns the path from the leaf to the anchor that signed it, DER, leaf first.
  * @throws NvsecError `TLS_CA_REQUIRED` (no anchor given), `TLS_NO_SERVER_CERT`, `TLS_UNTRUSTED_SERVER`
  *   (no path to a pinned CA), `TLS_CERT_EXPIRED` (outside validity, also not yet valid), `TLS_NOT_A_CA`,
- *   `TLS_WRONG_PURPOSE` (leaf not for serverAuth), `TLS_HOST_MISMATCH`, `TLS_BAD_CERTIFICATE` (not parseable).
+ *   `TLS_WRONG_PURPOSE` (leaf not for serverAuth), `TLS_HOST_MISMATCH`, `TLS_BAD_CERTIFICATE` (not parseable,
+ *   or more than 10 certificates).
  * @example
  * await verifyServerChain(serverCertificates, { trustAnchors: [factoryCaDer], serverName: 'mqtt.example.com' });
  */
@@ -37,6 +40,7 @@ export async function verifyServerChain(chain: readonly Uint8Array[], options: S
     throw new NvsecError('TLS_CA_REQUIRED', 'no CA given: refusing to trust a server that cannot be validated (pass the CA that issued the server certificate, e.g. from `nvsec tls fetch-ca`)');
   }
   if (chain.length === 0 || chain[0] === undefined) throw new NvsecError('TLS_NO_SERVER_CERT', 'the server sent no certificate');
+  if (chain.length > MAX_CHAIN) throw new NvsecError('TLS_BAD_CERTIFICATE', `the server sent ${chain.length} certificates; more than ${MAX_CHAIN} are refused unparsed`);
   const x509 = await loadX509();
   const parse = (der: Uint8Array, what: string): Certificate => {
     try {

@@ -32,6 +32,8 @@ export interface TlsClientOptions {
   readonly now?: Date;
   readonly crypto: CryptoProvider;
   readonly tlsCrypto: TlsCrypto;
+  /** The whole handshake (after `connect`) must finish within this many milliseconds; default 30 000. */
+  readonly handshakeTimeoutMs?: number;
 }
 
 /** What the handshake itself uses of {@link TlsClientOptions}. */
@@ -70,6 +72,10 @@ const HRR_RANDOM = 'cf21ad74e59a6111be1d8c021e65b891c2a211167abb8c5e079e09e2c8a8
 const MAX_RECORD = 16384;
 /** Largest handshake message accepted (a long certificate chain fits; more is a decode_error). */
 const MAX_HANDSHAKE_MESSAGE = 1 << 18;
+/** Largest message accepted after the handshake (NewSessionTicket, KeyUpdate): they are small. */
+const MAX_POST_HANDSHAKE_MESSAGE = 1 << 16;
+/** Most certificates accepted in the server's Certificate message. */
+const MAX_SERVER_CHAIN = 10;
 /** Alert descriptions (RFC 8446 §6), by their names. */
 export const TLS_ALERTS: Readonly<Record<number, string>> = Object.freeze({
   0: 'close_notify', 10: 'unexpected_message', 20: 'bad_record_mac', 22: 'record_overflow', 40: 'handshake_failure', 42: 'bad_certificate',
@@ -79,6 +85,42 @@ export const TLS_ALERTS: Readonly<Record<number, string>> = Object.freeze({
   112: 'unrecognized_name', 113: 'bad_certificate_status_response', 115: 'unknown_psk_identity', 116: 'certificate_required', 120: 'no_application_protocol',
 });
 const ALERT_FOR_CODE: Readonly<Record<string, number>> = Object.freeze({ TLS_BAD_RECORD: 20, TLS_UNTRUSTED_SERVER: 48, TLS_CERT_EXPIRED: 45, TLS_BAD_SIGNATURE: 51, TLS_BAD_FINISHED: 51, TLS_PROTOCOL: 50 });
+
+/**
+ * Handshake messages split over records, kept as a list of chunks: joined once per complete message,
+ * so a message trickled in many small records costs linear time, and refused as soon as its header
+ * announces more than `max` bytes.
+ */
+class MessageBuffer {
+  private parts: Uint8Array[] = [];
+  private size = 0;
+  get length(): number {
+    return this.size;
+  }
+  push(data: Uint8Array): void {
+    if (data.length === 0) return;
+    this.parts.push(data);
+    this.size += data.length;
+  }
+  /** The next complete message (header included), or undefined while it is incomplete. */
+  next(max: number, when: string): Uint8Array | undefined {
+    if (this.size < 4) return undefined;
+    const head = this.parts[0]!.length >= 4 ? this.parts[0]! : this.join();
+    const length = (head[1]! << 16) | (head[2]! << 8) | head[3]!;
+    if (length > max) throw new NvsecError('TLS_PROTOCOL', `handshake message of ${length} bytes ${when} is over the ${max}-byte limit`);
+    if (this.size < 4 + length) return undefined;
+    const all = this.join();
+    const raw = all.slice(0, 4 + length);
+    this.parts = all.length > raw.length ? [all.subarray(4 + length)] : [];
+    this.size -= raw.length;
+    return raw;
+  }
+  private join(): Uint8Array {
+    const all = this.parts.length === 1 ? this.parts[0]! : concatBytes(...this.parts);
+    this.parts = [all];
+    return all;
+  }
+}
 
 /** The record layer: plaintext until keys are set, then AEAD-protected records (RFC 8446 §5). */
 class RecordLayer {
@@ -198,7 +240,7 @@ function nonce(iv: Uint8Array, seq: bigint): Uint8Array {
 
 /** The fatal alert that tells the server why we end the connection; none when the server ended it or the transport failed. */
 function alertFor(e: unknown): number | undefined {
-  if (!(e instanceof NvsecError) || !e.code.startsWith('TLS_') || e.code === 'TLS_ALERT' || e.code === 'TLS_CLOSED') return undefined;
+  if (!(e instanceof NvsecError) || !e.code.startsWith('TLS_') || e.code === 'TLS_ALERT' || e.code === 'TLS_CLOSED' || e.code === 'TLS_TIMEOUT') return undefined;
   return ALERT_FOR_CODE[e.code] ?? 42;
 }
 
@@ -224,7 +266,8 @@ function alertError(data: Uint8Array, when: string): NvsecError {
  * @throws NvsecError `TLS_CA_REQUIRED` (before connecting), the codes of {@link verifyServerChain},
  *   `TLS_BAD_SIGNATURE`, `TLS_BAD_FINISHED`, `TLS_PROTOCOL` (also: the server does not speak TLS 1.3
  *   or chose a group other than secp256r1), `TLS_NO_COMMON_SIGNATURE`, `TLS_ALERT` (the server's
- *   refusal, by name: e.g. unknown_ca when it rejects the device certificate), `TLS_CLOSED`.
+ *   refusal, by name: e.g. unknown_ca when it rejects the device certificate), `TLS_CLOSED`,
+ *   `TLS_TIMEOUT` (no finished handshake within `handshakeTimeoutMs`).
  * @example
  * const conn = await connectTls({
  *   connect: () => nodeTcpTransport('127.0.0.1', 8883), serverName: 'localhost',
@@ -240,16 +283,24 @@ export async function connectTls(options: TlsClientOptions): Promise<TlsConnecti
   if (options.serverName.length === 0) throw new TypeError('serverName must not be empty');
   const chain = options.clientChain ?? [];
   if ((chain.length > 0) !== (options.signer !== undefined)) throw new TypeError('clientChain and signer go together: give both or neither');
+  const timeoutMs = options.handshakeTimeoutMs ?? 30_000;
+  if (!(timeoutMs > 0)) throw new RangeError(`handshakeTimeoutMs must be positive, got ${timeoutMs}`);
   const transport = await options.connect();
   const io = new RecordLayer(transport);
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new NvsecError('TLS_TIMEOUT', `the TLS handshake did not finish within ${timeoutMs} ms: the server is silent or too slow (raise handshakeTimeoutMs if it is only slow)`)), timeoutMs);
+  });
   try {
-    return await handshake(options, io, chain, false);
+    return await Promise.race([handshake(options, io, chain, false), deadline]);
   } catch (e) {
     const alert = alertFor(e);
     if (alert !== undefined) await io.write(CT.ALERT, Uint8Array.of(2, alert)).catch(() => undefined);
     io.destroy();
     transport.close();
     throw e;
+  } finally {
+    clearTimeout(timer);
   }
 }
 
@@ -284,24 +335,19 @@ async function handshake(opts: HandshakeOptions, io: RecordLayer, clientChain: r
   const { crypto, tlsCrypto } = opts;
   const transport = io.transport;
   const transcript: Uint8Array[] = [];
-  let pending: Uint8Array = new Uint8Array(0);
+  const pending = new MessageBuffer();
   const readMessage = async (when: string): Promise<{ type: number; body: Uint8Array }> => {
     for (;;) {
-      if (pending.length >= 4) {
-        const length = ((pending[1] ?? 0) << 16) | ((pending[2] ?? 0) << 8) | (pending[3] ?? 0);
-        if (length > MAX_HANDSHAKE_MESSAGE) throw new NvsecError('TLS_PROTOCOL', `handshake message of ${length} bytes ${when} is over the ${MAX_HANDSHAKE_MESSAGE}-byte limit`);
-        if (pending.length >= 4 + length) {
-          const raw = pending.slice(0, 4 + length);
-          pending = pending.slice(4 + length);
-          transcript.push(raw);
-          return { type: raw[0]!, body: raw.subarray(4) };
-        }
+      const raw = pending.next(MAX_HANDSHAKE_MESSAGE, when);
+      if (raw !== undefined) {
+        transcript.push(raw);
+        return { type: raw[0]!, body: raw.subarray(4) };
       }
       const record = await io.read();
       if (record === null) throw new NvsecError('TLS_CLOSED', `the server closed the connection ${when}`);
       if (record.type === CT.ALERT) throw alertError(record.data, when);
       if (record.type !== CT.HANDSHAKE) throw new NvsecError('TLS_PROTOCOL', `record of type ${record.type} ${when} (unexpected_message)`);
-      pending = concatBytes(pending, record.data);
+      pending.push(record.data.slice());
     }
   };
   const expect = async (type: number, name: string): Promise<Uint8Array> => {
@@ -399,6 +445,7 @@ async function handshake(opts: HandshakeOptions, io: RecordLayer, clientChain: r
   cr.vec(1);
   const serverChain: Uint8Array[] = [];
   for (const list = new WireReader(cr.vec(3), 'certificate_list'); list.remaining > 0; ) {
+    if (serverChain.length === MAX_SERVER_CHAIN) throw new NvsecError('TLS_PROTOCOL', `the server sent more than ${MAX_SERVER_CHAIN} certificates (decode_error)`);
     serverChain.push(list.vec(3).slice());
     list.vec(2);
   }
@@ -514,13 +561,10 @@ async function handshake(opts: HandshakeOptions, io: RecordLayer, clientChain: r
         throw alertError(record.data, 'after the handshake');
       }
       if (record.type !== CT.HANDSHAKE) throw new NvsecError('TLS_PROTOCOL', `record of type ${record.type} after the handshake`);
-      pending = concatBytes(pending, record.data);
-      while (pending.length >= 4) {
-        const length = ((pending[1] ?? 0) << 16) | ((pending[2] ?? 0) << 8) | (pending[3] ?? 0);
-        if (pending.length < 4 + length) break;
-        const type = pending[0]!;
-        const body = pending.slice(4, 4 + length);
-        pending = pending.slice(4 + length);
+      pending.push(record.data.slice());
+      for (let raw = pending.next(MAX_POST_HANDSHAKE_MESSAGE, 'after the handshake'); raw !== undefined; raw = pending.next(MAX_POST_HANDSHAKE_MESSAGE, 'after the handshake')) {
+        const type = raw[0]!;
+        const body = raw.subarray(4);
         if (type === HS.KEY_UPDATE) {
           const next = expandLabel(crypto, hash, sAp, 'traffic upd', new Uint8Array(0), hLen);
           sAp.fill(0);
@@ -533,7 +577,7 @@ async function handshake(opts: HandshakeOptions, io: RecordLayer, clientChain: r
               cAp.fill(0);
               cAp = nextC;
               io.setWriteKey(...keysOf(cAp));
-            }).catch(() => undefined);
+            }).catch(fail).catch(() => undefined); // the failure is kept and thrown by the next call
           }
         } else if (type !== HS.NEW_SESSION_TICKET) {
           throw new NvsecError('TLS_PROTOCOL', `handshake message ${type} after the handshake (unexpected_message)`);

@@ -37,6 +37,13 @@ before(() => {
 after(() => rmSync(dir, { recursive: true, force: true }));
 
 describe('verifyServerChain()', () => {
+  it('refuses a chain of more than 10 certificates before building a path, and accepts the same path with 10', async () => {
+    const flood = [der('server'), ...Array.from({ length: 10 }, () => der('inter'))];
+    await assert.rejects(verifyServerChain(flood, { trustAnchors: [der('root')], serverName: 'localhost' }), { code: 'TLS_BAD_CERTIFICATE', message: /11 certificates/ });
+    const path = await verifyServerChain(flood.slice(0, 10), { trustAnchors: [der('root')], serverName: 'localhost' });
+    assert.equal(path.length, 3);
+  });
+
   it('accepts leaf + intermediate under the pinned root, for its DNS name and its IP address', async () => {
     assert.ok(opensslAccepts('-CAfile', 'root.pem', '-untrusted', 'inter.pem', '-purpose', 'sslserver', '-verify_hostname', 'localhost', 'server.pem'));
     const path = await verifyServerChain([der('server'), der('inter')], { trustAnchors: [der('root')], serverName: 'localhost' });

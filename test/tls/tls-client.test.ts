@@ -16,7 +16,7 @@ import { loadCertificates } from '../../src/provision/certificates.js';
 import { connectTls, fetchServerChain, type TlsClientOptions } from '../../src/tls/tls-client.js';
 import { type TlsSigner, tokenSigner } from '../../src/tls/token-signer.js';
 import { initTestToken, testToken, USER_PIN } from '../pkcs11/_token.js';
-import { injectingProxy } from './_hostile-server.js';
+import { injectingProxy, scriptedServer } from './_hostile-server.js';
 
 // The server is Debian's `openssl s_server` requiring a client certificate from the test CA;
 // `-rev` sends every line back reversed.
@@ -271,6 +271,44 @@ describe('connectTls() against a man in the middle after the handshake', () => {
       await conn.close();
       proxy.close();
     }
+  });
+});
+
+describe('connectTls() limits against a scripted hostile server', () => {
+  const scripted = (chain = [der('server')]) => scriptedServer(nodeCrypto, chain);
+  const connectTo = (srv: ReturnType<typeof scriptedServer>, over: Partial<TlsClientOptions> = {}) =>
+    connectTls({ connect: async () => srv.transport, serverName: 'localhost', trustAnchors: [der('ca')], crypto: nodeCrypto, tlsCrypto: srv.tlsCrypto, ...over });
+  const handshakeMessage = (type: number, length: number): Uint8Array => Uint8Array.of(type, (length >> 16) & 0xff, (length >> 8) & 0xff, length & 0xff);
+
+  it('refuses a post-handshake message announced over 64 KiB as soon as its header arrives, and ends the connection', { timeout: 10_000 }, async () => {
+    const srv = scripted();
+    const conn = await connectTo(srv);
+    srv.sendProtected(22, handshakeMessage(4, 65_537)); // a NewSessionTicket header only: the body never needs to come
+    await assert.rejects(conn.read(), { code: 'TLS_PROTOCOL', message: /65537 bytes after the handshake is over the 65536-byte limit/ });
+    assert.equal(srv.closed(), true);
+  });
+
+  it('still accepts a 60 000-byte NewSessionTicket spread over many small records', { timeout: 10_000 }, async () => {
+    const srv = scripted();
+    const conn = await connectTo(srv);
+    const ticket = new Uint8Array(4 + 60_000);
+    ticket.set(handshakeMessage(4, 60_000));
+    for (let at = 0; at < ticket.length; at += 100) srv.sendProtected(22, ticket.subarray(at, at + 100));
+    srv.sendProtected(23, new TextEncoder().encode('after the ticket'));
+    assert.equal(new TextDecoder().decode((await conn.read())!), 'after the ticket');
+  });
+
+  it('refuses a Certificate message with more than 10 certificates', { timeout: 10_000 }, async () => {
+    const srv = scripted(Array.from({ length: 11 }, () => der('server')));
+    await assert.rejects(connectTo(srv), { code: 'TLS_PROTOCOL', message: /more than 10 certificates/ });
+    assert.equal(srv.closed(), true);
+  });
+
+  it('gives up a handshake the server never answers after handshakeTimeoutMs and closes the transport', { timeout: 10_000 }, async () => {
+    let closed = false;
+    const silent = { write: async () => undefined, read: () => new Promise<Uint8Array | null>(() => undefined), close: () => void (closed = true) };
+    await assert.rejects(connectTls(options(0, { connect: async () => silent, handshakeTimeoutMs: 150 })), { code: 'TLS_TIMEOUT', message: /150 ms/ });
+    assert.equal(closed, true);
   });
 });
 
