@@ -26,12 +26,17 @@ const KEY_CERT_SIGN = 32; // KeyUsageFlags.keyCertSign
  * serverAuth purpose on the leaf, and the host name against the leaf's subjectAltName (RFC 6125:
  * DNS names with at most a whole left-most `*` label, IP literals against iPAddress entries; the
  * subject CN is never used). Intermediates may come in any order; unrelated extra certificates are ignored.
+ * Also RFC 5280's pathLenConstraint; a pinned anchor issues only if it is a CA with keyCertSign (an
+ * exactly pinned leaf needs no CA flags); unknown critical extensions and nameConstraints (not
+ * implemented) refuse a certificate; a leaf keyUsage must include digitalSignature; SHA-1/MD5
+ * signatures and RSA keys under 2048 bits are refused (OpenSSL's security level 2).
  *
  * @returns the path from the leaf to the anchor that signed it, DER, leaf first.
  * @throws NvsecError `TLS_CA_REQUIRED` (no anchor given), `TLS_NO_SERVER_CERT`, `TLS_UNTRUSTED_SERVER`
- *   (no path to a pinned CA), `TLS_CERT_EXPIRED` (outside validity, also not yet valid), `TLS_NOT_A_CA`,
- *   `TLS_WRONG_PURPOSE` (leaf not for serverAuth), `TLS_HOST_MISMATCH`, `TLS_BAD_CERTIFICATE` (not parseable,
- *   or more than 10 certificates).
+ *   (no path to a pinned CA), `TLS_CERT_EXPIRED` (outside validity, also not yet valid), `TLS_NOT_A_CA`
+ *   (also an anchor that is not a CA, or pathLenConstraint exceeded), `TLS_WRONG_PURPOSE` (leaf not for
+ *   serverAuth, or keyUsage without digitalSignature), `TLS_HOST_MISMATCH`, `TLS_BAD_CERTIFICATE` (not
+ *   parseable, more than 10 certificates, unknown critical extension, nameConstraints, SHA-1/MD5, RSA < 2048).
  * @example
  * await verifyServerChain(serverCertificates, { trustAnchors: [factoryCaDer], serverName: 'mqtt.example.com' });
  */
@@ -69,7 +74,11 @@ export async function verifyServerChain(chain: readonly Uint8Array[], options: S
     requireCa(x509, next);
     path.push(next);
   }
-  if (!leafPinned) path.push(anchor);
+  if (!leafPinned) {
+    requireCa(x509, anchor); // a pinned anchor signs only if it is a CA; an exact leaf pin needs no CA flags
+    path.push(anchor);
+  }
+  checkPath(x509, path, leafPinned);
 
   for (const c of path) {
     if (now < c.notBefore || now > c.notAfter) {
@@ -95,6 +104,46 @@ async function findIssuer(candidates: readonly Certificate[], cert: Certificate)
     if (await cert.verify({ publicKey: c.publicKey, signatureOnly: true })) return c;
   }
   return undefined;
+}
+
+/** Extensions nvsec understands; any other one marked critical refuses the certificate (RFC 5280 §4.2). */
+const KNOWN_EXTENSIONS = new Set(['2.5.29.19', '2.5.29.15', '2.5.29.37', '2.5.29.17', '2.5.29.14', '2.5.29.35']);
+const NAME_CONSTRAINTS = '2.5.29.30';
+const DIGITAL_SIGNATURE = 1; // KeyUsageFlags.digitalSignature
+const WEAK_HASHES = new Set(['SHA-1', 'MD5', 'MD2']);
+
+/** RFC 5280 rules beyond the links: critical extensions, pathLenConstraint, the leaf's keyUsage, weak algorithms. */
+function checkPath(x509: X509, path: readonly Certificate[], leafPinned: boolean): void {
+  path.forEach((c, i) => {
+    for (const e of c.extensions) {
+      if (e.type === NAME_CONSTRAINTS) {
+        throw new NvsecError('TLS_BAD_CERTIFICATE', `certificate "${c.subject}" has nameConstraints, which nvsec does not enforce: refused rather than ignored (pin a CA without them)`);
+      }
+      if (e.critical && !KNOWN_EXTENSIONS.has(e.type)) {
+        throw new NvsecError('TLS_BAD_CERTIFICATE', `certificate "${c.subject}" has a critical extension nvsec does not understand (${e.type}): refused (RFC 5280 §4.2)`);
+      }
+    }
+    // pathLenConstraint: the CA at position i has i - 1 intermediate CAs below it (the leaf is not counted)
+    const bc = i > 0 ? c.getExtension(x509.BasicConstraintsExtension) : null;
+    if (bc?.pathLength !== undefined && i - 1 > bc.pathLength) {
+      throw new NvsecError('TLS_NOT_A_CA', `CA "${c.subject}" allows ${bc.pathLength} intermediate CA(s) below it (pathLenConstraint), the server's chain has ${i - 1}`);
+    }
+    const key = c.publicKey.algorithm as { name?: string; modulusLength?: number };
+    if (key.modulusLength !== undefined && key.modulusLength < 2048) {
+      throw new NvsecError('TLS_BAD_CERTIFICATE', `certificate "${c.subject}" has a ${key.modulusLength}-bit RSA key; at least 2048 bits are required`);
+    }
+    // the signatures nvsec relies on: every one in the path except the anchor's own (or a pinned leaf's)
+    const signed = leafPinned ? false : i < path.length - 1;
+    const hash = (c.signatureAlgorithm as { hash?: { name?: string } }).hash?.name;
+    if (signed && (hash === undefined || WEAK_HASHES.has(hash.toUpperCase()))) {
+      throw new NvsecError('TLS_BAD_CERTIFICATE', `certificate "${c.subject}" is signed with ${hash ?? 'an unknown hash'}: SHA-1 and MD5 signatures are refused`);
+    }
+  });
+  const leaf = path[0]!;
+  const ku = leaf.getExtension(x509.KeyUsagesExtension);
+  if (ku !== null && (ku.usages & DIGITAL_SIGNATURE) === 0) {
+    throw new NvsecError('TLS_WRONG_PURPOSE', `server certificate "${leaf.subject}" has keyUsage without digitalSignature: its key may not sign a TLS 1.3 handshake`);
+  }
 }
 
 function requireCa(x509: X509, cert: Certificate): void {

@@ -33,6 +33,20 @@ before(() => {
   leaf('cn-only', 'inter', 'extendedKeyUsage=serverAuth\n');
   leaf('client-only', 'inter', 'subjectAltName=DNS:localhost\nextendedKeyUsage=clientAuth\n');
   leaf('under-leaf', 'not-a-ca', 'subjectAltName=DNS:localhost\n');
+  // path validation beyond the links (review finding 4)
+  ca('plen0', 'root', 'basicConstraints=critical,CA:TRUE,pathlen:0\nkeyUsage=critical,keyCertSign\n');
+  ca('under-plen0', 'plen0');
+  leaf('deep', 'under-plen0', 'subjectAltName=DNS:localhost\n');
+  leaf('shallow', 'plen0', 'subjectAltName=DNS:localhost\n');
+  leaf('crit-ext', 'inter', 'subjectAltName=DNS:localhost\n1.3.6.1.4.1.99999.1=critical,ASN1:NULL\n');
+  ca('nc', 'root', 'basicConstraints=critical,CA:TRUE\nkeyUsage=critical,keyCertSign\nnameConstraints=critical,permitted;DNS:localhost\n');
+  leaf('under-nc', 'nc', 'subjectAltName=DNS:localhost\n');
+  leaf('no-digsig', 'inter', 'subjectAltName=DNS:localhost\nkeyUsage=critical,nonRepudiation\n');
+  ossl('req', '-new', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', 'sha1.key', '-out', 'sha1.csr', '-subj', '/CN=sha1');
+  ossl('x509', '-req', '-sha1', '-in', 'sha1.csr', '-CA', 'inter.pem', '-CAkey', 'inter.key', '-CAcreateserial', '-days', '2', '-extfile', 'server.ext', '-out', 'sha1.pem');
+  ossl('req', '-new', '-newkey', 'rsa:1024', '-nodes', '-keyout', 'rsa1024.key', '-out', 'rsa1024.csr', '-subj', '/CN=rsa1024');
+  ossl('x509', '-req', '-in', 'rsa1024.csr', '-CA', 'inter.pem', '-CAkey', 'inter.key', '-CAcreateserial', '-days', '2', '-extfile', 'server.ext', '-out', 'rsa1024.pem');
+  writeFileSync(join(dir, 'plen-chain.pem'), ossl('x509', '-in', 'plen0.pem') + ossl('x509', '-in', 'under-plen0.pem'));
 });
 after(() => rmSync(dir, { recursive: true, force: true }));
 
@@ -97,6 +111,44 @@ describe('verifyServerChain()', () => {
     await assert.rejects(verifyServerChain([der('under-leaf'), der('not-a-ca')], { trustAnchors: [der('root')], serverName: 'localhost' }), { code: 'TLS_NOT_A_CA' });
     assert.ok(!opensslAccepts('-CAfile', 'root.pem', '-untrusted', 'inter.pem', '-purpose', 'sslserver', 'client-only.pem'));
     await assert.rejects(verifyServerChain([der('client-only'), der('inter')], { trustAnchors: [der('root')], serverName: 'localhost' }), { code: 'TLS_WRONG_PURPOSE' });
+  });
+
+  const root = { trustAnchors: [der('root')], serverName: 'localhost' };
+
+  it('enforces pathLenConstraint as openssl verify does', async () => {
+    assert.ok(!opensslAccepts('-CAfile', 'root.pem', '-untrusted', 'plen-chain.pem', 'deep.pem'));
+    await assert.rejects(verifyServerChain([der('deep'), der('under-plen0'), der('plen0')], root), { code: 'TLS_NOT_A_CA', message: /pathLenConstraint/ });
+    assert.ok(opensslAccepts('-CAfile', 'root.pem', '-untrusted', 'plen0.pem', 'shallow.pem'));
+    assert.equal((await verifyServerChain([der('shallow'), der('plen0')], root)).length, 3);
+  });
+
+  it('refuses a critical extension it does not understand, as openssl verify does', async () => {
+    assert.ok(!opensslAccepts('-CAfile', 'root.pem', '-untrusted', 'inter.pem', 'crit-ext.pem'));
+    await assert.rejects(verifyServerChain([der('crit-ext'), der('inter')], root), { code: 'TLS_BAD_CERTIFICATE', message: /critical extension .*1\.3\.6\.1\.4\.1\.99999\.1/ });
+  });
+
+  it('refuses nameConstraints it cannot enforce, even where openssl verify accepts them, and says so', async () => {
+    assert.ok(opensslAccepts('-CAfile', 'root.pem', '-untrusted', 'nc.pem', 'under-nc.pem')); // the constraint is met; nvsec does not implement them
+    await assert.rejects(verifyServerChain([der('under-nc'), der('nc')], root), { code: 'TLS_BAD_CERTIFICATE', message: /nameConstraints, which nvsec does not enforce/ });
+  });
+
+  it('uses a pinned anchor as an issuer only if it is a CA, but still accepts an exactly pinned leaf', async () => {
+    assert.ok(!opensslAccepts('-CAfile', 'not-a-ca.pem', 'under-leaf.pem'));
+    await assert.rejects(verifyServerChain([der('under-leaf')], { trustAnchors: [der('not-a-ca')], serverName: 'localhost' }), { code: 'TLS_NOT_A_CA' });
+    assert.equal((await verifyServerChain([der('server')], { trustAnchors: [der('server')], serverName: 'localhost' })).length, 1);
+  });
+
+  it('requires digitalSignature in the leaf\'s keyUsage when it has one', async () => {
+    assert.ok(!opensslAccepts('-CAfile', 'root.pem', '-untrusted', 'inter.pem', '-purpose', 'sslserver', 'no-digsig.pem'));
+    await assert.rejects(verifyServerChain([der('no-digsig'), der('inter')], root), { code: 'TLS_WRONG_PURPOSE', message: /digitalSignature/ });
+  });
+
+  it('refuses SHA-1 signatures and RSA keys under 2048 bits, as openssl verify -auth_level 2 does', async () => {
+    // OpenSSL 3.0's default level 1 still accepts both; level 2 is the floor nvsec holds
+    assert.ok(!opensslAccepts('-CAfile', 'root.pem', '-untrusted', 'inter.pem', '-auth_level', '2', 'sha1.pem'));
+    await assert.rejects(verifyServerChain([der('sha1'), der('inter')], root), { code: 'TLS_BAD_CERTIFICATE', message: /SHA-1/ });
+    assert.ok(!opensslAccepts('-CAfile', 'root.pem', '-untrusted', 'inter.pem', '-auth_level', '2', 'rsa1024.pem'));
+    await assert.rejects(verifyServerChain([der('rsa1024'), der('inter')], root), { code: 'TLS_BAD_CERTIFICATE', message: /1024-bit RSA/ });
   });
 
   it('names bytes that are not a certificate', async () => {
