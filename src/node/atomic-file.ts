@@ -1,7 +1,7 @@
 import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { writeFully } from './_io.js';
+import { syncDir, writeFully } from './_io.js';
 
 /** Options for {@link writeFileAtomic}. */
 export interface AtomicWriteOptions {
@@ -48,16 +48,7 @@ export function writeFileAtomic(file: string, data: Uint8Array, options: AtomicW
     err.message = `Cannot write "${file}": ${err.code ?? err.message}${err.code === 'EEXIST' ? ' (it already exists)' : ''}`;
     throw err;
   }
-  try {
-    const dfd = fs.openSync(dir, 'r');
-    try {
-      fs.fsyncSync(dfd);
-    } finally {
-      fs.closeSync(dfd);
-    }
-  } catch {
-    // Some file systems refuse fsync on a directory; the rename itself is already atomic there.
-  }
+  syncDir(dir);
 }
 
 /** Errors of `link` on file systems that have no hard links. */

@@ -7,7 +7,7 @@ import { toHex } from '../bytes/hex.js';
 import { certificateFacts } from '../device/certificate-facts.js';
 import type { DeviceFlashLayout } from '../device/flash-layout.js';
 import { NvsecError } from '../errors/nvsec-error.js';
-import { writeFully } from './_io.js';
+import { syncDir, writeFully } from './_io.js';
 import { loadEfuseFile } from './efuse-file.js';
 
 /** File names inside a bundle folder. */
@@ -108,7 +108,7 @@ export function writeDeviceBundle(dir: string, options: WriteDeviceBundleOptions
     }
     writeSynced(path.join(tmp, DEVICE_BUNDLE_FILES.efuseSummary), json(efuseSummary(efuse)), 0o644);
     writeSynced(path.join(tmp, DEVICE_BUNDLE_FILES.manifest), json(manifest), 0o644);
-    fsyncPath(tmp);
+    syncDir(tmp);
     fs.renameSync(tmp, final);
   } catch (e) {
     fs.rmSync(tmp, { recursive: true, force: true });
@@ -118,7 +118,7 @@ export function writeDeviceBundle(dir: string, options: WriteDeviceBundleOptions
     }
     throw e;
   }
-  fsyncPath(dir);
+  syncDir(dir);
   return final;
 }
 
@@ -183,7 +183,7 @@ export function removeBundleTemps(dir: string): string[] {
     fs.rmSync(path.join(dir, name), { recursive: true, force: true });
     removed.push(name);
   }
-  if (removed.length > 0) fsyncPath(dir);
+  if (removed.length > 0) syncDir(dir);
   return removed;
 }
 
@@ -206,19 +206,6 @@ function writeSynced(file: string, data: Uint8Array, mode: number): void {
     fs.fsyncSync(fd);
   } finally {
     fs.closeSync(fd);
-  }
-}
-
-function fsyncPath(p: string): void {
-  try {
-    const fd = fs.openSync(p, 'r');
-    try {
-      fs.fsyncSync(fd);
-    } finally {
-      fs.closeSync(fd);
-    }
-  } catch {
-    // Some file systems refuse fsync on a directory; the rename itself is already atomic there.
   }
 }
 

@@ -8,6 +8,7 @@ import { decodeObjectRecord, encodeObjectRecord, objectRecordHeader } from '../p
 import type { ObjectHandle, ObjectInfo, SaveOptions, StoredObject, WrappingObjectStore } from '../pkcs11/pal/object-store.js';
 import { PalError } from '../pkcs11/pal/pal-error.js';
 import { writeFileAtomic } from './atomic-file.js';
+import { syncDir } from './_io.js';
 
 /** Options of {@link DirectoryObjectStore}. */
 export interface DirectoryObjectStoreOptions {
@@ -351,18 +352,6 @@ function readBytes(file: string): Uint8Array {
   const out = new Uint8Array(buf);
   buf.fill(0);
   return out;
-}
-
-function syncDir(dir: string): void {
-  let fd: number | undefined;
-  try {
-    fd = fs.openSync(dir, 'r');
-    fs.fsyncSync(fd);
-  } catch {
-    // Some file systems refuse fsync on a directory; the unlink itself is already durable there.
-  } finally {
-    if (fd !== undefined) fs.closeSync(fd);
-  }
 }
 
 /** Runs a file system call, turning its errors into PalError (the original kept as `cause`). */
