@@ -175,7 +175,7 @@ export class DirectoryObjectStore implements WrappingObjectStore {
       } else this.verifyKeyCheck(key);
     }
     this.key?.fill(0);
-    this.key = key === null ? null : key.slice();
+    this.key = key === null ? null : new Uint8Array(key);
   }
 
   private verifyKeyCheck(key: Uint8Array): void {

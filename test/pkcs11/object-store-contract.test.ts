@@ -51,6 +51,10 @@ for (const kind of BACKENDS) {
       assert.deepEqual(first, { label: 'Device Cert', data: bytes(100), isPrivate: false });
       first.data.fill(0);
       assert.deepEqual(store.get(h).data, bytes(100));
+      const buffer = Buffer.from(bytes(100)); // Buffer#slice is a view: the store must really copy
+      const hb = store.save('Root Cert', buffer, { isPrivate: false });
+      buffer.fill(0);
+      assert.deepEqual(new Uint8Array(store.get(hb).data), bytes(100));
     });
 
     it('replaces the value and the privacy flag when a label is saved again, keeping its handle', () => {

@@ -35,7 +35,7 @@ export class MemoryObjectStore implements ObjectStore {
     requirePrivate(label, isPrivate);
     const { handle } = this.index.handleFor(label);
     const old = this.values.get(handle);
-    this.values.set(handle, data.slice());
+    this.values.set(handle, new Uint8Array(data)); // a copy even of a Buffer (whose slice() is a view)
     old?.fill(0);
     this.index.stored(handle, label, isPrivate, '');
     return handle;
