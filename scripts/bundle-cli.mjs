@@ -12,6 +12,8 @@ await build({
   chunkNames: 'cli-chunks/[name]-[hash]',
   bundle: true,
   platform: 'node',
+  // Prefer packages' ES builds (@peculiar/x509 has no "exports" map; its CommonJS build loses its named exports through import()).
+  mainFields: ['module', 'main'],
   format: 'esm',
   target: 'node20',
   sourcemap: 'linked',

@@ -1,0 +1,318 @@
+import * as crypto from 'node:crypto';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { EFUSE_CHIPS, type EfuseChip } from '../boot/efuse-fields.js';
+import { signImage, verifyWithKey } from '../boot/secure-boot-v2.js';
+import { publicKeyDigest } from '../boot/signature-block.js';
+import { toHex } from '../bytes/hex.js';
+import { buildDemoApp } from '../device/demo-app.js';
+import { DEFAULT_FLASH_SIZE, DEFAULT_PARTITION_CSV, type DeviceFlashLayout, flashLayoutFromCsv } from '../device/flash-layout.js';
+import { NvsecError } from '../errors/nvsec-error.js';
+import { encodePartitionTable } from '../partition-table/binary.js';
+import { type Certificate, type Certificates, loadCertificates } from '../provision/certificates.js';
+import type { FactoryProfile } from '../provision/device-provisioner.js';
+import { writeFileAtomic } from './atomic-file.js';
+import { readCaKey, writeCaKey } from './ca-key.js';
+import { nodeCrypto } from './node-crypto.js';
+import { generateSigningKey, readSigningKey } from './signing-key.js';
+
+/** `format` of factory.json. */
+export const FACTORY_FORMAT = 'nvsec-factory';
+/** The environment variable the CLI reads the factory passphrase from. */
+export const FACTORY_PASSPHRASE_ENV = 'NVSEC_FACTORY_PASSPHRASE';
+
+/** File names inside a factory folder. */
+export const FACTORY_FILES = Object.freeze({
+  manifest: 'factory.json',
+  rootCertificate: 'root-ca.pem',
+  rootKey: 'root-ca.key.pem',
+  intermediateCertificate: 'intermediate-ca.pem',
+  intermediateKey: 'intermediate-ca.key.pem',
+  codeSigningKey: 'code-signing.key.pem',
+  codeSigningPublicKey: 'code-signing.pub.pem',
+  app: 'app.bin',
+  signedApp: 'app-signed.bin',
+  partitionCsv: 'partitions.csv',
+  partitionTable: 'partition-table.bin',
+  registry: 'registry.db',
+});
+
+/** A certificate as factory.json describes it. */
+export interface FactoryCertificateInfo {
+  readonly certificate: string;
+  readonly key: string;
+  readonly subject: string;
+  readonly serial: string;
+  readonly notAfter: string;
+}
+
+/** factory.json: what a factory folder holds. It names files and facts, never a secret except the firmware's user PIN. */
+export interface FactoryManifest {
+  readonly format: typeof FACTORY_FORMAT;
+  readonly version: 1;
+  /** Random id, recorded with every batch the factory makes. */
+  readonly id: string;
+  readonly organization: string;
+  readonly createdAt: string;
+  readonly chip: EfuseChip;
+  readonly flash: { readonly layout: string; readonly size: number; readonly partitionCsv: string; readonly partitionTable: string };
+  /** The offline root CA. Its key is only needed to make a new intermediate: keep it off the line. */
+  readonly rootCa: FactoryCertificateInfo;
+  /** The manufacturing intermediate CA that signs device certificates. */
+  readonly intermediateCa: FactoryCertificateInfo;
+  /** The certificate a cloud registers for just-in-time provisioning (the intermediate CA's). */
+  readonly jitpCertificate: string;
+  readonly codeSigning: { readonly scheme: 'rsa3072'; readonly key: string; readonly publicKey: string; readonly digest: string };
+  readonly app: { readonly image: string; readonly signed: string; readonly sha256: string; readonly version: string | null };
+  readonly token: { readonly label: string; readonly userPin: string; readonly pinIterations: number };
+  readonly device: { readonly idPrefix: string; readonly organization: string; readonly validityDays: number };
+}
+
+/** Options of {@link initFactory}. */
+export interface InitFactoryOptions {
+  /** Encrypts the CA and code-signing keys (at least 8 bytes). */
+  readonly passphrase: string;
+  /** Organization in the CA and device certificate subjects. Default "nvsec demo". */
+  readonly organization?: string;
+  /** Device ids are `<idPrefix>-<batch>-<n>`. Default "dev". */
+  readonly idPrefix?: string;
+  /** An unsigned ESP32-C3 app image to sign; default a small demo app. */
+  readonly app?: Uint8Array;
+  /** A Secure Boot V2 RSA-3072 private key PEM (espsecure generate_signing_key); default a new one. */
+  readonly codeSigningKeyPem?: string;
+  /** PBKDF2 iterations of device PINs (>= 1000). Default 1000. */
+  readonly pinIterations?: number;
+  /** The firmware's user PIN. Default a random 16-hex-digit one. */
+  readonly userPin?: string;
+  /** Device certificate validity in days. Default 3650. */
+  readonly deviceValidityDays?: number;
+  /** Clock (default now). */
+  readonly now?: () => Date;
+}
+
+const YEAR_MS = 365 * 86_400_000;
+const PREFIX = /^[A-Za-z0-9][A-Za-z0-9_-]{0,15}$/;
+const DEFAULT_ORGANIZATION = 'nvsec demo';
+
+/**
+ * Creates a factory in the empty (or missing) folder `dir`: an offline root CA (P-384, 20
+ * years), the manufacturing intermediate CA (P-256, 10 years, pathLength 0) whose certificate is
+ * also the JITP certificate, a Secure Boot V2 code-signing key (RSA-3072: the scheme of the
+ * ESP32-C3 ROM) and the app it signs, the default partition table (CSV and binary), and
+ * factory.json. Private keys are encrypted PKCS#8 PEM files (mode 0600) under `passphrase`. Every
+ * file is written atomically; a folder that already holds a factory is refused.
+ *
+ * @throws {NvsecError} FACTORY_EXISTS when `dir` holds a factory.json; KEY_* for a bad signing key
+ * @throws {RangeError} for a short passphrase, a bad id prefix or PIN iterations below 1000
+ * @example
+ * const manifest = await initFactory('factory', { passphrase: process.env.NVSEC_FACTORY_PASSPHRASE!, organization: 'Acme' });
+ */
+export async function initFactory(dir: string, options: InitFactoryOptions): Promise<FactoryManifest> {
+  const organization = options.organization ?? DEFAULT_ORGANIZATION;
+  const idPrefix = options.idPrefix ?? 'dev';
+  const pinIterations = options.pinIterations ?? 1000;
+  const validityDays = options.deviceValidityDays ?? 3650;
+  if (!PREFIX.test(idPrefix)) throw new RangeError(`"idPrefix" must be 1-16 letters, digits, "_" or "-", got "${idPrefix}"`);
+  if (!Number.isSafeInteger(pinIterations) || pinIterations < 1000) throw new RangeError(`"pinIterations" must be an integer >= 1000, got ${String(pinIterations)}`);
+  if (!Number.isSafeInteger(validityDays) || validityDays < 1) throw new RangeError(`"deviceValidityDays" must be a positive integer, got ${String(validityDays)}`);
+  if (/[,=+<>#;\\"]/.test(organization) || organization.trim() === '') throw new RangeError(`"organization" must be plain text without , = + < > # ; \\ or ", got "${organization}"`);
+  const file = (name: string): string => path.join(dir, name);
+  if (fs.existsSync(file(FACTORY_FILES.manifest))) throw new NvsecError('FACTORY_EXISTS', `${dir} already holds a factory (${FACTORY_FILES.manifest}): choose an empty folder`);
+  fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
+
+  const now = (options.now ?? (() => new Date()))();
+  const certs = await nodeCertificates();
+  const write = (name: string, data: string | Uint8Array, mode = 0o644): void =>
+    writeFileAtomic(file(name), typeof data === 'string' ? new TextEncoder().encode(data) : data, { mode, exclusive: true });
+
+  // Root and intermediate CA.
+  const rootPem = String(crypto.generateKeyPairSync('ec', { namedCurve: 'secp384r1' }).privateKey.export({ format: 'pem', type: 'pkcs8' }));
+  writeCaKey(file(FACTORY_FILES.rootKey), rootPem, options.passphrase);
+  const rootKey = readCaKey(file(FACTORY_FILES.rootKey), options.passphrase);
+  const interKey = (() => {
+    const pem = String(crypto.generateKeyPairSync('ec', { namedCurve: 'prime256v1' }).privateKey.export({ format: 'pem', type: 'pkcs8' }));
+    writeCaKey(file(FACTORY_FILES.intermediateKey), pem, options.passphrase);
+    return readCaKey(file(FACTORY_FILES.intermediateKey), options.passphrase);
+  })();
+  const root = await certs.createRootCa({
+    subject: `CN=${organization} Root CA, O=${organization}`,
+    signer: rootKey.signer!,
+    notBefore: now,
+    notAfter: new Date(now.getTime() + 20 * YEAR_MS),
+  });
+  const intermediate = await certs.createIntermediateCa({
+    subject: `CN=${organization} Manufacturing CA, O=${organization}`,
+    publicKey: interKey.publicKey,
+    issuer: { certificate: root, signer: rootKey.signer! },
+    notBefore: now,
+    notAfter: new Date(now.getTime() + 10 * YEAR_MS),
+  });
+  rootKey.signer!.destroy?.();
+  interKey.signer!.destroy?.();
+  write(FACTORY_FILES.rootCertificate, root.pem);
+  write(FACTORY_FILES.intermediateCertificate, intermediate.pem);
+
+  // Code signing: the key, then the app it signs.
+  const signingPem = options.codeSigningKeyPem ?? generateSigningKey('rsa3072');
+  const signing = readSigningKey(signingPem, 'the code-signing key');
+  if (signing.signer === null || signing.publicKey.kind !== 'rsa' || signing.publicKey.n.length !== 384) {
+    throw new NvsecError('KEY_UNSUPPORTED', 'The code-signing key must be an RSA-3072 private key: the ESP32-C3 ROM verifies Secure Boot V2 with RSA-PSS 3072');
+  }
+  writeCaKey(file(FACTORY_FILES.codeSigningKey), signingPem, options.passphrase);
+  write(FACTORY_FILES.codeSigningPublicKey, signing.publicKeyPem);
+  const app = options.app ?? buildDemoApp(nodeCrypto);
+  const signedApp = (await signImage(nodeCrypto, app, [signing.signer])).image;
+  signing.signer.destroy?.();
+  write(FACTORY_FILES.app, app);
+  write(FACTORY_FILES.signedApp, signedApp);
+
+  // The partition table.
+  const layout = flashLayoutFromCsv('default-2mb', 'esp32c3', DEFAULT_FLASH_SIZE, DEFAULT_PARTITION_CSV);
+  write(FACTORY_FILES.partitionCsv, layout.csv);
+  write(FACTORY_FILES.partitionTable, encodePartitionTable(layout.entries, nodeCrypto));
+
+  const info = (c: Certificate, certificate: string, key: string): FactoryCertificateInfo => ({ certificate, key, subject: c.subject, serial: c.serial, notAfter: c.notAfter.toISOString() });
+  const manifest: FactoryManifest = {
+    format: FACTORY_FORMAT,
+    version: 1,
+    id: `f-${toHex(nodeCrypto.randomBytes(4))}`,
+    organization,
+    createdAt: now.toISOString(),
+    chip: layout.chip,
+    flash: { layout: layout.name, size: layout.flashSize, partitionCsv: FACTORY_FILES.partitionCsv, partitionTable: FACTORY_FILES.partitionTable },
+    rootCa: info(root, FACTORY_FILES.rootCertificate, FACTORY_FILES.rootKey),
+    intermediateCa: info(intermediate, FACTORY_FILES.intermediateCertificate, FACTORY_FILES.intermediateKey),
+    jitpCertificate: FACTORY_FILES.intermediateCertificate,
+    codeSigning: { scheme: 'rsa3072', key: FACTORY_FILES.codeSigningKey, publicKey: FACTORY_FILES.codeSigningPublicKey, digest: toHex(publicKeyDigest(nodeCrypto, signing.publicKey)) },
+    app: { image: FACTORY_FILES.app, signed: FACTORY_FILES.signedApp, sha256: toHex(nodeCrypto.digest('sha256', signedApp)), version: options.app === undefined ? '1.0.0' : null },
+    token: { label: 'nvsec device', userPin: options.userPin ?? toHex(nodeCrypto.randomBytes(8)), pinIterations },
+    device: { idPrefix, organization, validityDays },
+  };
+  write(FACTORY_FILES.manifest, `${JSON.stringify(manifest, null, 2)}\n`);
+  return manifest;
+}
+
+/** A loaded factory: its manifest, folder and the profile every device is made from. */
+export interface LoadedFactory {
+  readonly dir: string;
+  readonly manifest: FactoryManifest;
+  readonly profile: FactoryProfile;
+  /** The certificates module the factory was checked with (reuse it to provision). */
+  readonly certificates: Certificates;
+  /** Releases the intermediate CA key. */
+  close(): void;
+}
+
+/**
+ * Loads the factory in `dir` for provisioning, checking it as a careful operator would: every
+ * file present, the intermediate certified by the root and holding the key its file holds, the
+ * signed app verified with the code-signing key whose digest factory.json names, the partition
+ * table valid. Only the intermediate CA key is decrypted; the root key is never read.
+ *
+ * @throws {NvsecError} FACTORY_MISSING (no factory.json), FACTORY_CORRUPT (a file missing, unreadable
+ *   or inconsistent, with which and why), KEY_PASSPHRASE (wrong passphrase)
+ * @example
+ * const factory = await loadFactory('factory', passphrase);
+ * try { await provisionDevice('dev-1', factory.profile, deps); } finally { factory.close(); }
+ */
+export async function loadFactory(dir: string, passphrase: string): Promise<LoadedFactory> {
+  const manifestFile = path.join(dir, FACTORY_FILES.manifest);
+  if (!fs.existsSync(manifestFile)) {
+    throw new NvsecError('FACTORY_MISSING', `${dir} is not a factory: it has no ${FACTORY_FILES.manifest} (create one with \`nvsec factory init --dir ${dir}\`)`);
+  }
+  const manifest = parseManifest(manifestFile);
+  const read = (name: string, what: string): Buffer => {
+    try {
+      return fs.readFileSync(path.resolve(dir, name));
+    } catch (e) {
+      throw new NvsecError('FACTORY_CORRUPT', `The factory's ${what} (${name}) cannot be read: ${(e as Error).message}`, { cause: e });
+    }
+  };
+  const certs = await nodeCertificates();
+  const parse = (name: string, what: string): Certificate => {
+    try {
+      return certs.parseCertificate(read(name, what).toString('utf8'));
+    } catch (e) {
+      if (e instanceof NvsecError && e.code === 'FACTORY_CORRUPT') throw e;
+      throw new NvsecError('FACTORY_CORRUPT', `The factory's ${what} (${name}) is not a certificate: ${(e as Error).message}`, { cause: e });
+    }
+  };
+  const root = parse(manifest.rootCa.certificate, 'root CA certificate');
+  const intermediate = parse(manifest.intermediateCa.certificate, 'intermediate CA certificate');
+  const jitp = parse(manifest.jitpCertificate, 'JITP certificate');
+  const x509 = (c: Certificate): crypto.X509Certificate => new crypto.X509Certificate(c.der);
+  if (!x509(intermediate).verify(x509(root).publicKey)) {
+    throw new NvsecError('FACTORY_CORRUPT', `The intermediate CA certificate (${manifest.intermediateCa.certificate}) is not signed by the root CA (${manifest.rootCa.certificate})`);
+  }
+  if (!Buffer.from(jitp.der).equals(Buffer.from(intermediate.der))) {
+    throw new NvsecError('FACTORY_CORRUPT', `The JITP certificate (${manifest.jitpCertificate}) is not the intermediate CA certificate that signs the devices: the cloud would not recognise them`);
+  }
+
+  const layout: DeviceFlashLayout = flashLayoutFromCsv(manifest.flash.layout, manifest.chip, manifest.flash.size, read(manifest.flash.partitionCsv, 'partition table').toString('utf8'));
+  const codeKey = readSigningKey(read(manifest.codeSigning.publicKey, 'code-signing public key'), manifest.codeSigning.publicKey);
+  if (toHex(publicKeyDigest(nodeCrypto, codeKey.publicKey)) !== manifest.codeSigning.digest) {
+    throw new NvsecError('FACTORY_CORRUPT', `The code-signing public key (${manifest.codeSigning.publicKey}) does not have the digest ${FACTORY_FILES.manifest} records: the key file was replaced`);
+  }
+  const signedApp = new Uint8Array(read(manifest.app.signed, 'signed app'));
+  const verdict = await verifyWithKey(nodeCrypto, signedApp, codeKey.publicKey).catch((e: unknown) => {
+    throw new NvsecError('FACTORY_CORRUPT', `The signed app (${manifest.app.signed}) is not a signed image: ${(e as Error).message}`, { cause: e });
+  });
+  if (!verdict.verified) {
+    throw new NvsecError('FACTORY_CORRUPT', `The signed app (${manifest.app.signed}) does not verify with the code-signing key: ${verdict.blocks.map((b) => b.message).join(' ')} Devices would refuse to boot it; re-sign it`);
+  }
+
+  const interKey = readCaKey(path.resolve(dir, manifest.intermediateCa.key), passphrase);
+  const signer = interKey.signer!;
+  if (interKey.publicKey.kind !== 'ec' || !sameEcKey(interKey.publicKey, intermediate.publicKey)) {
+    signer.destroy?.();
+    throw new NvsecError('FACTORY_CORRUPT', `The intermediate CA key (${manifest.intermediateCa.key}) does not belong to its certificate (${manifest.intermediateCa.certificate})`);
+  }
+  const profile: FactoryProfile = {
+    factoryId: manifest.id,
+    layout,
+    signedApp,
+    codeVerificationKey: codeKey.publicKey,
+    issuer: { certificate: intermediate, signer },
+    rootCertificate: root.der,
+    organization: manifest.device.organization,
+    deviceValidityDays: manifest.device.validityDays,
+    token: manifest.token,
+  };
+  return { dir, manifest, profile, certificates: certs, close: () => signer.destroy?.() };
+}
+
+/** The certificates module on Node's WebCrypto and OpenSSL. */
+export function nodeCertificates(): Promise<Certificates> {
+  return loadCertificates({ webCrypto: globalThis.crypto as unknown as Parameters<typeof loadCertificates>[0]['webCrypto'], crypto: nodeCrypto });
+}
+
+function sameEcKey(a: { x: Uint8Array; y: Uint8Array }, b: { x: Uint8Array; y: Uint8Array }): boolean {
+  return Buffer.from(a.x).equals(Buffer.from(b.x)) && Buffer.from(a.y).equals(Buffer.from(b.y));
+}
+
+function parseManifest(file: string): FactoryManifest {
+  let m: unknown;
+  try {
+    m = JSON.parse(fs.readFileSync(file, 'utf8'));
+  } catch (e) {
+    throw new NvsecError('FACTORY_CORRUPT', `${file} is not valid JSON: ${(e as Error).message}`, { cause: e });
+  }
+  const o = m as Partial<FactoryManifest> | null;
+  const bad = (why: string): never => {
+    throw new NvsecError('FACTORY_CORRUPT', `${file} is not an nvsec factory manifest: ${why}`);
+  };
+  if (o === null || typeof o !== 'object') return bad('not a JSON object');
+  if (o.format !== FACTORY_FORMAT) return bad(`"format" is ${JSON.stringify(o.format)}, expected "${FACTORY_FORMAT}"`);
+  if (o.version !== 1) return bad(`"version" ${JSON.stringify(o.version)} is not supported (this nvsec reads version 1)`);
+  const str = (v: unknown): v is string => typeof v === 'string' && v.length > 0;
+  if (!str(o.id)) bad('"id" is missing');
+  if (typeof o.chip !== 'string' || !Object.hasOwn(EFUSE_CHIPS, o.chip)) bad(`"chip" ${JSON.stringify(o.chip)} is not one of ${Object.keys(EFUSE_CHIPS).join(', ')}`);
+  if (!o.flash || !str(o.flash.partitionCsv) || !Number.isSafeInteger(o.flash.size)) bad('"flash" must name the partition CSV and the flash size');
+  for (const k of ['rootCa', 'intermediateCa'] as const) if (!o[k] || !str(o[k].certificate) || !str(o[k].key)) bad(`"${k}" must name a certificate and a key file`);
+  if (!str(o.jitpCertificate)) bad('"jitpCertificate" is missing');
+  if (!o.codeSigning || !str(o.codeSigning.publicKey) || !str(o.codeSigning.digest)) bad('"codeSigning" must name the public key and its digest');
+  if (!o.app || !str(o.app.signed)) bad('"app.signed" is missing');
+  if (!o.token || !str(o.token.label) || !str(o.token.userPin) || !Number.isSafeInteger(o.token.pinIterations)) bad('"token" must hold label, userPin and pinIterations');
+  if (!o.device || !str(o.device.idPrefix) || !str(o.device.organization) || !Number.isSafeInteger(o.device.validityDays)) bad('"device" must hold idPrefix, organization and validityDays');
+  return o as FactoryManifest;
+}
