@@ -135,13 +135,13 @@ export async function initFactory(dir: string, options: InitFactoryOptions): Pro
     return readCaKey(file(FACTORY_FILES.intermediateKey), options.passphrase);
   })();
   const root = await certs.createRootCa({
-    subject: `CN=${organization} Root CA, O=${organization}`,
+    subject: `O=${organization}, CN=${organization} Root CA`,
     signer: rootKey.signer!,
     notBefore: now,
     notAfter: new Date(now.getTime() + 20 * YEAR_MS),
   });
   const intermediate = await certs.createIntermediateCa({
-    subject: `CN=${organization} Manufacturing CA, O=${organization}`,
+    subject: `O=${organization}, CN=${organization} Manufacturing CA`,
     publicKey: interKey.publicKey,
     issuer: { certificate: root, signer: rootKey.signer! },
     notBefore: now,

@@ -180,7 +180,7 @@ export async function provisionDevice(id: string, profile: FactoryProfile, deps:
 
     // The certificate: a CSR proves the token holds the key; the intermediate certifies it.
     const signer = tokenSigner(session, pair.privateKey, devicePublicKey);
-    const subject = `CN=${id}, O=${profile.organization}`;
+    const subject = `O=${profile.organization}, CN=${id}`; // in DER order: the most general name first
     const csr = await certificates.createCsr({ subject, signer });
     signer.destroy?.();
     const now = (deps.now ?? (() => new Date()))();
