@@ -364,9 +364,14 @@ export class SqliteRegistry implements DeviceRegistry {
 
   /** Inserts a checked device and its audit row; call inside a write transaction. */
   #insertDevice(db: BetterSqlite3.Database, d: NewDevice, who: string): DeviceRecord {
-    const batch = this.#stmt(db, 'SELECT state FROM batches WHERE id = ?').get(d.batchId) as { state: string } | undefined;
+    const batch = this.#stmt(db, 'SELECT state, requested_count, (SELECT COUNT(*) FROM devices WHERE batch_id = batches.id) AS recorded FROM batches WHERE id = ?').get(d.batchId) as
+      | { state: string; requested_count: number; recorded: number }
+      | undefined;
     if (batch === undefined) throw notFound('batch', d.batchId);
     if (batch.state === 'complete') throw new RegistryError('REGISTRY_BATCH_COMPLETE', `Batch "${d.batchId}" is complete: record device "${d.id}" in a new batch`);
+    if (batch.recorded >= batch.requested_count) {
+      throw new RegistryError('REGISTRY_BATCH_FULL', `Batch "${d.batchId}" already holds the ${batch.requested_count} devices it was opened for: device "${d.id}" would be one too many`);
+    }
     const taken =
       this.#stmt(db, 'SELECT 1 FROM devices WHERE id = ?').get(d.id) !== undefined
         ? 'id'

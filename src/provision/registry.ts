@@ -116,6 +116,7 @@ export type RegistryErrorCode =
   | 'REGISTRY_DUPLICATE_SEED_HASH'
   | 'REGISTRY_DUPLICATE_BATCH'
   | 'REGISTRY_BATCH_COMPLETE'
+  | 'REGISTRY_BATCH_FULL'
   | 'REGISTRY_NOT_FOUND'
   | 'REGISTRY_ALREADY_REVOKED'
   | 'REGISTRY_IO'
@@ -139,7 +140,7 @@ export interface RegistryErrorDetails {
  * (REGISTRY_DUPLICATE_ID / _SERIAL / _SEED_HASH, with `field`; nothing was written), a missing
  * device or batch (REGISTRY_NOT_FOUND), a second revocation (REGISTRY_ALREADY_REVOKED, with
  * `revokedAt`), a batch id taken (REGISTRY_DUPLICATE_BATCH) or a batch already complete
- * (REGISTRY_BATCH_COMPLETE), the database failing (REGISTRY_IO), a database this version does not
+ * (REGISTRY_BATCH_COMPLETE) or already holding the devices it was opened for (REGISTRY_BATCH_FULL), the database failing (REGISTRY_IO), a database this version does not
  * know (REGISTRY_SCHEMA), or a registry kind not supported yet (REGISTRY_UNSUPPORTED).
  *
  * @example
@@ -196,7 +197,8 @@ export interface DeviceRegistry {
    * Records a device and its `device.record` audit row in ONE transaction: both or neither.
    * @throws {RegistryError} REGISTRY_DUPLICATE_ID / _SERIAL / _SEED_HASH (with `field`) when a unique
    * value is taken, REGISTRY_NOT_FOUND for an unknown batch, REGISTRY_BATCH_COMPLETE for a complete
-   * one; nothing is written in any of these cases.
+   * one, REGISTRY_BATCH_FULL when the batch already holds its `requestedCount` devices; nothing is
+   * written in any of these cases.
    */
   recordDevice(device: NewDevice, actor: string): Promise<DeviceRecord>;
   /**

@@ -147,6 +147,18 @@ describe('SqliteRegistry devices', () => {
     });
   });
 
+  it('recordDevices() refuses more devices than the batch was opened for, and writes none of the group', async () => {
+    await withBatch(async (registry, file) => {
+      await registry.recordDevices(Array.from({ length: 8 }, () => device('b1')), 'tester');
+      const before = rawCounts(file);
+      await rejectsWith(registry.recordDevices([device('b1'), device('b1'), device('b1')], 'tester'), 'REGISTRY_BATCH_FULL');
+      assert.deepEqual(rawCounts(file), before);
+      await registry.recordDevices([device('b1'), device('b1')], 'tester');
+      await rejectsWith(registry.recordDevice(device('b1'), 'tester'), 'REGISTRY_BATCH_FULL');
+      assert.equal((await registry.devicesOfBatch('b1')).length, 10);
+    });
+  });
+
   it('checkNewDevice() rejects bad fields by name before anything is written', () => {
     const ok = device('b1');
     assert.throws(() => checkNewDevice({ ...ok, bundlePath: '/abs/dev' }), /bundlePath/);
