@@ -19,6 +19,7 @@ import { FULL_RUNTIME, QUICK_RUNTIME, runRuntimeGroup } from './nvs-runtime.js';
 import { runSigningGroup, SIGNING_IDS } from './boot-signing.js';
 import { PARTITION_TABLE_IDS, runPartitionTableGroup } from './partition-table.js';
 import { PKCS11_IDS, runPkcs11Group } from './pkcs11-signing.js';
+import { PROVISION_10K_ID, PROVISION_IDS, runProvisionGroup } from './provision.js';
 
 const RUNTIME_IDS = [
   'set_u32_1000keys_steady',
@@ -40,11 +41,14 @@ const GROUPS: Readonly<Record<string, readonly string[]>> = {
   'partition-table': PARTITION_TABLE_IDS,
   'flash-encryption': FLASH_ENCRYPTION_IDS,
   pkcs11: PKCS11_IDS,
+  provision: PROVISION_IDS,
 };
 const ALL_IDS = Object.values(GROUPS).flat();
+/** Workloads run only when named with --only (long, or heavy on the disk). */
+const OPT_IN_IDS = [PROVISION_10K_ID];
 
 function usage(message: string): never {
-  console.error(`bench: ${message}\nusage: npm run bench -- [--quick] [--only <id,id,…>]\nids: ${ALL_IDS.join(', ')} (groups: ${Object.keys(GROUPS).join(', ')})`);
+  console.error(`bench: ${message}\nusage: npm run bench -- [--quick] [--only <id,id,…>]\nids: ${[...ALL_IDS, ...OPT_IN_IDS].join(', ')} (groups: ${Object.keys(GROUPS).join(', ')})`);
   process.exit(2);
 }
 
@@ -68,7 +72,7 @@ async function main(): Promise<void> {
       if (id === '') continue;
       const group = GROUPS[id];
       if (group) for (const g of group) selected.add(g);
-      else if (ALL_IDS.includes(id)) selected.add(id);
+      else if (ALL_IDS.includes(id) || OPT_IN_IDS.includes(id)) selected.add(id);
       else usage(`unknown id "${id}"`);
     }
     if (selected.size === 0) usage('--only selects nothing');
@@ -109,6 +113,7 @@ async function main(): Promise<void> {
     ...await runFlashEncryptionGroup({ warmups: quick ? 1 : 2, runs: quick ? 3 : 5, inProcessWarmups: quick ? 1 : 3, inProcessRuns: quick ? 3 : 15, only, log }),
   );
   rows.push(...(await runPkcs11Group({ only, log, quick })));
+  rows.push(...runProvisionGroup({ only, log, quick }));
   const totalS = secondsSince(start);
 
   const cpus = os.cpus();
