@@ -73,6 +73,29 @@ const TMP_MARK = '.tmp-';
  * writeDeviceBundle('out', { id: 'dev-000001', layout, flash, efuse, certificate: certDer });
  */
 export function writeDeviceBundle(dir: string, options: WriteDeviceBundleOptions): string {
+  return commitDeviceBundles(dir, [stageDeviceBundle(dir, options)])[0]!;
+}
+
+/** A bundle written into its temporary folder by {@link stageDeviceBundle}, not yet durable or visible. */
+export interface StagedBundle {
+  /** Where the bundle goes: `DIR/<id>`. */
+  readonly final: string;
+  /** Where it is now: `DIR/<id>.tmp-<random>`. */
+  readonly tmp: string;
+}
+
+/**
+ * The first half of {@link writeDeviceBundle}: writes the bundle's files into a new temporary
+ * folder beside its place, without syncing them. Stage several bundles, then make them all
+ * durable and visible with one {@link commitDeviceBundles}: the disk is synced once per group
+ * instead of six times per bundle.
+ *
+ * @throws as {@link writeDeviceBundle}; nothing is left behind on failure
+ * @example
+ * const staged = devices.map((d) => stageDeviceBundle('out', d));
+ * commitDeviceBundles('out', staged);
+ */
+export function stageDeviceBundle(dir: string, options: WriteDeviceBundleOptions): StagedBundle {
   const { id, layout, flash, efuse } = options;
   if (typeof id !== 'string' || !ID.test(id)) throw new RangeError(`"id" must be 1..128 letters, digits, ".", "_" or "-" (starting with a letter or digit), got ${JSON.stringify(id)}`);
   if (flash.length !== layout.flashSize) throw new RangeError(`"flash" is ${flash.length} bytes but the layout's flash is ${layout.flashSize}`);
@@ -99,27 +122,60 @@ export function writeDeviceBundle(dir: string, options: WriteDeviceBundleOptions
       certificate: { subject: facts.subject, issuer: facts.issuer, serial: facts.serial },
       createdAt: (options.now?.() ?? new Date()).toISOString(),
     };
-    writeSynced(path.join(tmp, DEVICE_BUNDLE_FILES.flash), flash, 0o600);
+    writeNew(path.join(tmp, DEVICE_BUNDLE_FILES.flash), flash, 0o600);
     const image = efuse.toImage();
     try {
-      writeSynced(path.join(tmp, DEVICE_BUNDLE_FILES.efuse), image, 0o600);
+      writeNew(path.join(tmp, DEVICE_BUNDLE_FILES.efuse), image, 0o600);
     } finally {
       image.fill(0);
     }
-    writeSynced(path.join(tmp, DEVICE_BUNDLE_FILES.efuseSummary), json(efuseSummary(efuse)), 0o644);
-    writeSynced(path.join(tmp, DEVICE_BUNDLE_FILES.manifest), json(manifest), 0o644);
-    syncDir(tmp);
-    fs.renameSync(tmp, final);
+    writeNew(path.join(tmp, DEVICE_BUNDLE_FILES.efuseSummary), json(efuseSummary(efuse)), 0o644);
+    writeNew(path.join(tmp, DEVICE_BUNDLE_FILES.manifest), json(manifest), 0o644);
   } catch (e) {
     fs.rmSync(tmp, { recursive: true, force: true });
-    if (e instanceof Error && !(e instanceof NvsecError)) {
-      const code = (e as NodeJS.ErrnoException).code;
-      e.message = `Cannot write the device bundle "${final}": ${code ?? e.message}${code === 'ENOTEMPTY' || code === 'EEXIST' ? ' (it already exists)' : ''}`;
+    throw bundleError(e, final);
+  }
+  return { final, tmp };
+}
+
+/**
+ * The second half of {@link writeDeviceBundle}: fsyncs every file and folder of the staged
+ * bundles, renames each into place, then fsyncs `dir` once. When it returns, every bundle is
+ * complete and on disk: only then may the devices be recorded.
+ *
+ * @returns the bundle folders, in order
+ * @throws the file system's error; the bundles not yet renamed are removed, those renamed are complete
+ */
+export function commitDeviceBundles(dir: string, staged: readonly StagedBundle[]): string[] {
+  let renamed = 0;
+  try {
+    for (const b of staged) {
+      for (const name of Object.values(DEVICE_BUNDLE_FILES)) syncFile(path.join(b.tmp, name));
+      syncDir(b.tmp);
     }
-    throw e;
+    for (const b of staged) {
+      fs.renameSync(b.tmp, b.final);
+      renamed++;
+    }
+  } catch (e) {
+    removeStaged(staged.slice(renamed));
+    throw bundleError(e, staged[renamed]?.final ?? dir);
   }
   syncDir(dir);
-  return final;
+  return staged.map((b) => b.final);
+}
+
+/** Removes staged bundles that will not be committed (best effort). */
+export function removeStaged(staged: readonly StagedBundle[]): void {
+  for (const b of staged) fs.rmSync(b.tmp, { recursive: true, force: true });
+}
+
+function bundleError(e: unknown, final: string): unknown {
+  if (e instanceof Error && !(e instanceof NvsecError)) {
+    const code = (e as NodeJS.ErrnoException).code;
+    e.message = `Cannot write the device bundle "${final}": ${code ?? e.message}${code === 'ENOTEMPTY' || code === 'EEXIST' ? ' (it already exists)' : ''}`;
+  }
+  return e;
 }
 
 /** A bundle read back: its manifest, where its flash image is, and its eFuses. */
@@ -199,10 +255,18 @@ function efuseSummary(efuse: Efuse): unknown {
 
 const json = (value: unknown): Uint8Array => new TextEncoder().encode(`${JSON.stringify(value, null, 2)}\n`);
 
-function writeSynced(file: string, data: Uint8Array, mode: number): void {
+function writeNew(file: string, data: Uint8Array, mode: number): void {
   const fd = fs.openSync(file, 'wx', mode);
   try {
     writeFully(fd, data);
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+function syncFile(file: string): void {
+  const fd = fs.openSync(file, 'r');
+  try {
     fs.fsyncSync(fd);
   } finally {
     fs.closeSync(fd);

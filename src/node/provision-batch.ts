@@ -11,7 +11,7 @@ import { removeBundleTemps } from './device-bundle.js';
 import { loadFactory } from './factory.js';
 import { nodeCrypto } from './node-crypto.js';
 import { loadNodeKeyCrypto } from './node-key-crypto.js';
-import { type DeviceTimings, type MadeDevice, makeDeviceBundle, type WorkerJob, type WorkerReply, type WorkerSetup } from './provision-worker.js';
+import { COMMIT_GROUP, type DeviceTimings, type MadeDevice, makeDeviceBundles, type WorkerJob, type WorkerReply, type WorkerSetup } from './provision-worker.js';
 
 /** `format` of DIR/batch.json. */
 export const BATCH_FORMAT = 'nvsec-batch';
@@ -92,8 +92,8 @@ export interface BatchResult {
 const RECORD_GROUP = 32;
 /** A group is recorded at the latest this long after its first device is ready. */
 const RECORD_DELAY_MS = 250;
-/** Jobs queued per worker, so a worker never waits for the main thread. */
-const IN_FLIGHT_PER_WORKER = 2;
+/** Jobs queued per worker: a whole commit group, so a worker never waits for the main thread. */
+const IN_FLIGHT_PER_WORKER = COMMIT_GROUP;
 
 /**
  * Provisions a batch of devices from the factory in `factoryDir` into `outDir`, as
@@ -207,9 +207,8 @@ export async function provisionBatch(options: ProvisionBatchOptions): Promise<Ba
   try {
     if (workerCount === 0) {
       const keys = await loadNodeKeyCrypto();
-      for (const id of todo) {
-        if (options.signal?.aborted) break;
-        ready(await makeDeviceBundle(factory, keys, outDir, id));
+      for (let i = 0; i < todo.length && options.signal?.aborted !== true; i += COMMIT_GROUP) {
+        for (const device of await makeDeviceBundles(factory, keys, outDir, todo.slice(i, i + COMMIT_GROUP))) ready(device);
       }
     } else {
       factory.close(); // each worker opens its own

@@ -1,11 +1,11 @@
-// One device, from factory profile to a flushed bundle: what the provisioning batch runs, in a
+// Devices, from factory profile to flushed bundles: what the provisioning batch runs, in a
 // worker thread or (workers: 0) on the calling thread. Run as a worker (workerData.role ===
 // 'nvsec-provision'), this module loads the factory itself and answers jobs from the batch.
 import { isMainThread, parentPort, workerData } from 'node:worker_threads';
 import type { KeyCrypto } from '../crypto/key-crypto.js';
 import { NvsecError } from '../errors/nvsec-error.js';
 import { provisionDevice, type ProvisionTimings } from '../provision/device-provisioner.js';
-import { writeDeviceBundle } from './device-bundle.js';
+import { commitDeviceBundles, removeStaged, type StagedBundle, stageDeviceBundle } from './device-bundle.js';
 import { type LoadedFactory, loadFactory } from './factory.js';
 import { nodeCrypto } from './node-crypto.js';
 import { loadNodeKeyCrypto } from './node-key-crypto.js';
@@ -26,6 +26,9 @@ export interface MadeDevice {
 
 /** Messages of the worker protocol. */
 export type WorkerJob = { readonly type: 'job'; readonly id: string } | { readonly type: 'stop' };
+
+/** Most devices a worker stages before committing them together. */
+export const COMMIT_GROUP = 8;
 export type WorkerReply =
   | { readonly type: 'ready' }
   | { readonly type: 'done'; readonly device: MadeDevice }
@@ -40,21 +43,38 @@ export interface WorkerSetup {
 }
 
 /**
- * Makes device `id` and writes its bundle into `outDir` (fsynced, renamed into place): only then
- * is the device returned, ready to be recorded. The eFuse model (which holds the flash key) is
- * destroyed before returning.
+ * Makes the devices `ids` and writes their bundles into `outDir`: each is staged in its temporary
+ * folder, then the group is made durable and visible at once (one disk sync for the group); only
+ * then are the devices returned, ready to be recorded. The eFuse models (which hold the flash
+ * keys) are destroyed before returning.
  *
- * @throws whatever provisionDevice or writeDeviceBundle throws; nothing is left at `outDir/<id>` then
+ * @throws whatever provisionDevice or the bundle writer throws; no bundle of the group is left
+ *   half-written (a `.tmp-` folder at worst, after a crash)
  */
-export async function makeDeviceBundle(factory: LoadedFactory, keys: KeyCrypto, outDir: string, id: string): Promise<MadeDevice> {
-  const device = await provisionDevice(id, factory.profile, { crypto: nodeCrypto, keys, certificates: factory.certificates });
+export async function makeDeviceBundles(factory: LoadedFactory, keys: KeyCrypto, outDir: string, ids: readonly string[]): Promise<MadeDevice[]> {
+  const made: { device: MadeDevice; staged: StagedBundle }[] = [];
   try {
+    for (const id of ids) {
+      const device = await provisionDevice(id, factory.profile, { crypto: nodeCrypto, keys, certificates: factory.certificates });
+      try {
+        const t0 = performance.now();
+        const staged = stageDeviceBundle(outDir, { id, layout: factory.profile.layout, flash: device.flash, efuse: device.efuse, certificate: device.certificate.der });
+        const timings: DeviceTimings = { ...device.timings, bundle: performance.now() - t0 };
+        made.push({ device: { id, serial: device.certificate.serial, seedHash: device.seedHash, certSha256: device.certSha256, timings }, staged });
+      } finally {
+        device.efuse.destroy();
+      }
+    }
     const t0 = performance.now();
-    writeDeviceBundle(outDir, { id, layout: factory.profile.layout, flash: device.flash, efuse: device.efuse, certificate: device.certificate.der });
-    const timings: DeviceTimings = { ...device.timings, bundle: performance.now() - t0 };
-    return { id, serial: device.certificate.serial, seedHash: device.seedHash, certSha256: device.certSha256, timings };
-  } finally {
-    device.efuse.destroy();
+    commitDeviceBundles(
+      outDir,
+      made.map((m) => m.staged),
+    );
+    const share = (performance.now() - t0) / made.length;
+    return made.map((m) => ({ ...m.device, timings: { ...m.device.timings, bundle: m.device.timings.bundle + share } }));
+  } catch (e) {
+    removeStaged(made.map((m) => m.staged));
+    throw e;
   }
 }
 
@@ -72,23 +92,36 @@ async function runWorker(setup: WorkerSetup): Promise<void> {
     port.postMessage(errorReply(null, e));
     return;
   }
-  // Jobs run one at a time, in arrival order.
-  let queue = Promise.resolve();
+  // Jobs run in arrival order; the ones waiting when a group starts are made and committed together.
+  const waiting: string[] = [];
+  let busy = false;
+  let stopping = false;
+  const work = async (): Promise<void> => {
+    busy = true;
+    while (waiting.length > 0) {
+      const ids = waiting.splice(0, COMMIT_GROUP);
+      try {
+        for (const device of await makeDeviceBundles(factory, keys, setup.outDir, ids)) port.postMessage({ type: 'done', device } satisfies WorkerReply);
+      } catch (e) {
+        port.postMessage(errorReply(ids[0] ?? null, e));
+        waiting.length = 0;
+      }
+    }
+    busy = false;
+    if (stopping) finish();
+  };
+  const finish = (): void => {
+    factory.close();
+    port.close();
+  };
   port.on('message', (job: WorkerJob) => {
     if (job.type === 'stop') {
-      void queue.then(() => {
-        factory.close();
-        port.close();
-      });
+      stopping = true;
+      if (!busy) finish();
       return;
     }
-    queue = queue.then(async () => {
-      try {
-        port.postMessage({ type: 'done', device: await makeDeviceBundle(factory, keys, setup.outDir, job.id) } satisfies WorkerReply);
-      } catch (e) {
-        port.postMessage(errorReply(job.id, e));
-      }
-    });
+    waiting.push(job.id);
+    if (!busy) void work();
   });
   port.postMessage({ type: 'ready' } satisfies WorkerReply);
 }
