@@ -280,8 +280,15 @@ function explain(step: ConnectStep, e: unknown): string {
           return 'the server refused the handshake';
         case 'TLS_TIMEOUT':
           return 'the handshake did not finish in time (--timeout)';
+        case 'TLS_NO_SERVER_CERT':
+        case 'TLS_NOT_A_CA':
+        case 'TLS_WRONG_PURPOSE':
+        case 'TLS_BAD_CERTIFICATE':
+          return 'the server certificate failed verification';
+        case 'TLS_BAD_SIGNATURE':
+          return 'the server does not hold the key of its certificate';
         default:
-          return code.startsWith('TLS_') && code !== 'TLS_CLOSED' && code !== 'TLS_PROTOCOL' ? 'the server certificate failed verification' : 'the TLS handshake failed';
+          return 'the TLS handshake failed';
       }
     case 'client-certificate':
       return code === 'TLS_ALERT' && /certificate_revoked/.test(errorMessage(e))

@@ -119,6 +119,24 @@ describe('nvsec device connect against openssl s_server', () => {
     assert.match(r.stdout, /Client certificate/);
   });
 
+  it('takes a DER --ca, and without --send waits for the server\'s verdict on the device certificate', () => {
+    fs.writeFileSync(at('server-ca.der'), derOf('server-ca.pem'));
+    const r = cli('--port', String(www.port), '--servername', 'localhost', '--ca', at('server-ca.der'), '--pin', USER_PIN, '--json');
+    assert.equal(r.status, 0, r.stderr);
+    const result = json(r);
+    assert.equal(result.ok, true);
+    assert.equal(result.end, 'idle'); // -www waits for a request: no alert came, so the device was accepted
+    assert.equal(result.received, '');
+  });
+
+  it('names the input step for a --ca file that holds no certificate', () => {
+    fs.writeFileSync(at('not-a-ca.pem'), dev.pem.jitpKey);
+    const r = cli('--port', String(www.port), '--ca', at('not-a-ca.pem'), '--pin', USER_PIN, '--json');
+    assert.equal(r.status, 1);
+    assert.equal(json(r).step, 'input');
+    assert.equal(json(r).code, 'CLI_BAD_CA');
+  });
+
   it('fails with a verification error when --ca is not the server\'s CA', () => {
     const r = cli('--port', String(www.port), '--servername', 'localhost', '--ca', at('other-ca.pem'), '--pin', USER_PIN, '--json');
     assert.equal(r.status, 1);
