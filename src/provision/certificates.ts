@@ -406,6 +406,7 @@ function isPem(data: Uint8Array | string): data is string {
  * const inter = await certs.createIntermediateCa({ subject: 'CN=Acme Line 1', publicKey: lineSigner.publicKey, issuer: { certificate: root, signer: rootSigner }, ...validity });
  * const csr = await certs.createCsr({ subject: 'CN=device-0001', signer: deviceSigner });
  * const device = await certs.issueDeviceCertificate({ csr, issuer: { certificate: inter, signer: lineSigner }, validity });
+ * const crl = await certs.createCrl({ issuer: { certificate: inter, signer: lineSigner }, revoked: [{ serial: device.serial, revokedAt: new Date(), reason: 'keyCompromise' }], thisUpdate: new Date(), nextUpdate: new Date(Date.now() + 7 * 86400e3) });
  */
 export async function loadCertificates(deps: CertificateDeps): Promise<Certificates> {
   const x = await loadX509();
