@@ -5,6 +5,7 @@ import { readDeviceBundle } from '../node/device-bundle.js';
 import { FileFlash } from '../node/file-flash.js';
 import { nodeCrypto } from '../node/node-crypto.js';
 import { loadNodeKeyCrypto } from '../node/node-key-crypto.js';
+import { registerDeviceConnectCommand } from './device-connect.js';
 import { readPin, USER_PIN } from './_token-input.js';
 import { runAction } from './_run.js';
 
@@ -25,9 +26,10 @@ export function deviceCommandGroup(program: Command): Command {
   );
 }
 
-/** `nvsec device boot`: boot a provisioned device's bundle and print who it is. */
+/** `nvsec device boot` (boot a provisioned device's bundle and print who it is) and `nvsec device connect`. */
 export function registerDeviceCommands(program: Command): void {
-  deviceCommandGroup(program)
+  const device = deviceCommandGroup(program);
+  device
     .command('boot')
     .argument('<bundle>', 'device bundle folder (DIR/<device-id> with flash.bin, efuse.bin, manifest.json)')
     .description('Boot a device bundle: verify the signed app, decrypt flash, open NVS and the token, print the identity')
@@ -47,6 +49,7 @@ Examples:
   nvsec device boot out/dev-000001 --json --pin-file pin.txt`,
     )
     .action(runAction((bundle: string, opts: BootOptions) => boot(bundle, opts)));
+  registerDeviceConnectCommand(device);
 }
 
 async function boot(dir: string, opts: BootOptions): Promise<void> {

@@ -129,6 +129,52 @@ export interface ServerCertificateParams {
   readonly serial?: string;
 }
 
+/** Why a certificate was revoked: the CRLReason names of RFC 5280 §5.3.1 (removeFromCRL, for delta CRLs, is left out). */
+export const CRL_REASONS = Object.freeze({
+  unspecified: 0,
+  keyCompromise: 1,
+  cACompromise: 2,
+  affiliationChanged: 3,
+  superseded: 4,
+  cessationOfOperation: 5,
+  certificateHold: 6,
+  privilegeWithdrawn: 9,
+  aACompromise: 10,
+});
+export type CrlReason = keyof typeof CRL_REASONS;
+
+/** One revoked certificate of {@link CrlParams}. */
+export interface RevokedCertificate {
+  /** The certificate's serial in hex (as {@link Certificate.serial} or `openssl x509 -serial` give it; case and `:` separators are ignored). */
+  readonly serial: string;
+  readonly revokedAt: Date;
+  /** The reasonCode entry extension; none when omitted or "unspecified" (RFC 5280 §5.3.1 prefers it absent then). */
+  readonly reason?: CrlReason;
+}
+
+/** Parameters of {@link Certificates.createCrl}. */
+export interface CrlParams {
+  /** The CA whose certificates are revoked; it signs the CRL. */
+  readonly issuer: Issuer;
+  /** The revoked certificates (may be empty: a CRL that says "none revoked until nextUpdate"). */
+  readonly revoked: readonly RevokedCertificate[];
+  readonly thisUpdate: Date;
+  /** When the next CRL is due; relying parties treat the CRL as stale after it. */
+  readonly nextUpdate: Date;
+  /**
+   * The cRLNumber extension (RFC 5280 §5.2.3: it must grow with each CRL the CA issues); default
+   * `thisUpdate` in whole seconds since 1970, which grows when CRLs are at least a second apart.
+   */
+  readonly crlNumber?: number | bigint;
+}
+
+/** A certificate revocation list. */
+export interface Crl {
+  readonly der: Uint8Array;
+  /** "-----BEGIN X509 CRL-----" PEM. */
+  readonly pem: string;
+}
+
 /** The certificate operations, from {@link loadCertificates}. */
 export interface Certificates {
   /** A self-signed root CA: basicConstraints CA:TRUE (critical), keyUsage keyCertSign + cRLSign (critical), SKI, AKI. */
@@ -145,6 +191,12 @@ export interface Certificates {
   issueDeviceCertificate(params: DeviceCertificateParams): Promise<Certificate>;
   /** A TLS server certificate: CA:FALSE, digitalSignature, extKeyUsage serverAuth, subjectAltName DNS/IP, SKI, AKI. */
   issueServerCertificate(params: ServerCertificateParams): Promise<Certificate>;
+  /**
+   * A version 2 CRL signed by `issuer` (ECDSA, like the certificates): authorityKeyIdentifier and
+   * cRLNumber extensions, one entry per revoked serial with an invalidityDate of `revokedAt` and
+   * its reasonCode when given.
+   */
+  createCrl(params: CrlParams): Promise<Crl>;
   /** Parses a certificate (DER or PEM). */
   parseCertificate(data: Uint8Array | string): Certificate;
   /** Parses a PKCS#10 request (DER or PEM) without checking its signature. */
@@ -312,6 +364,28 @@ function signerCrypto(real: WebCrypto, provider: CryptoProvider): { crypto: WebC
   };
 }
 
+/** id-ce-cRLNumber (RFC 5280 §5.2.3). */
+const OID_CRL_NUMBER = '2.5.29.20';
+
+/** A non-negative integer as a DER INTEGER (a 0x00 lead byte when the top bit is set). */
+function derInteger(value: bigint): Uint8Array {
+  let hex = value.toString(16);
+  if (hex.length % 2 === 1) hex = `0${hex}`;
+  if (Number.parseInt(hex.slice(0, 2), 16) & 0x80) hex = `00${hex}`;
+  const body = fromHex(hex);
+  return Uint8Array.of(0x02, body.length, ...body); // at most 21 bytes: short-form length
+}
+
+/** A revoked serial as the library wants it: lower-case hex of whole bytes, without sign byte or leading zero bytes. */
+function crlSerial(serial: string, what: string): string {
+  const hex = typeof serial === 'string' ? serial.replaceAll(':', '').toLowerCase() : '';
+  if (!/^[0-9a-f]{1,42}$/.test(hex) || /^0*$/.test(hex)) throw new RangeError(`"${what}" must be a certificate serial in hex (1 to 20 bytes, not zero), got ${JSON.stringify(serial)}`);
+  const trimmed = hex.replace(/^0+/, '');
+  const even = trimmed.length % 2 === 1 ? `0${trimmed}` : trimmed;
+  if (even.length > 40) throw new RangeError(`"${what}" is longer than 20 bytes (RFC 5280 §4.1.2.2), got ${JSON.stringify(serial)}`);
+  return even;
+}
+
 function isPem(data: Uint8Array | string): data is string {
   return typeof data === 'string';
 }
@@ -332,6 +406,7 @@ function isPem(data: Uint8Array | string): data is string {
  * const inter = await certs.createIntermediateCa({ subject: 'CN=Acme Line 1', publicKey: lineSigner.publicKey, issuer: { certificate: root, signer: rootSigner }, ...validity });
  * const csr = await certs.createCsr({ subject: 'CN=device-0001', signer: deviceSigner });
  * const device = await certs.issueDeviceCertificate({ csr, issuer: { certificate: inter, signer: lineSigner }, validity });
+ * const crl = await certs.createCrl({ issuer: { certificate: inter, signer: lineSigner }, revoked: [{ serial: device.serial, revokedAt: new Date(), reason: 'keyCompromise' }], thisUpdate: new Date(), nextUpdate: new Date(Date.now() + 7 * 86400e3) });
  */
 export async function loadCertificates(deps: CertificateDeps): Promise<Certificates> {
   const x = await loadX509();
@@ -566,6 +641,48 @@ export async function loadCertificates(deps: CertificateDeps): Promise<Certifica
         serial: params.serial,
         extensions: [...endEntityExtensions(ski, issuer.keyId, x.ExtendedKeyUsage.serverAuth), new x.SubjectAlternativeNameExtension(names, false)],
       });
+    },
+
+    async createCrl(params) {
+      for (const k of ['thisUpdate', 'nextUpdate'] as const) {
+        if (!(params[k] instanceof Date) || Number.isNaN(params[k].getTime())) throw new TypeError(`"${k}" must be a valid Date`);
+      }
+      if (params.nextUpdate.getTime() <= params.thisUpdate.getTime()) {
+        throw new RangeError(`"nextUpdate" (${params.nextUpdate.toISOString()}) must be later than "thisUpdate" (${params.thisUpdate.toISOString()})`);
+      }
+      const crlNumber = BigInt(params.crlNumber ?? Math.floor(params.thisUpdate.getTime() / 1000));
+      if (crlNumber < 0n || crlNumber >= 1n << 159n) throw new RangeError(`"crlNumber" must be 0 to 2^159 - 1 (at most 20 octets, RFC 5280 §5.2.3), got ${crlNumber}`);
+      const seen = new Set<string>();
+      const entries = params.revoked.map((r, i) => {
+        const serial = crlSerial(r.serial, `revoked[${i}].serial`);
+        if (seen.has(serial)) throw new RangeError(`"revoked[${i}].serial" ${r.serial} is listed twice`);
+        seen.add(serial);
+        if (!(r.revokedAt instanceof Date) || Number.isNaN(r.revokedAt.getTime())) throw new TypeError(`"revoked[${i}].revokedAt" must be a valid Date`);
+        if (r.reason !== undefined && !Object.hasOwn(CRL_REASONS, r.reason)) {
+          throw new RangeError(`"revoked[${i}].reason" must be one of ${Object.keys(CRL_REASONS).join(', ')}, got ${JSON.stringify(r.reason)}`);
+        }
+        // The library leaves out reason 0 (unspecified), as RFC 5280 §5.3.1 recommends, and
+        // @peculiar/x509 2.2.0 writes an entry without extensions as an empty crlEntryExtensions
+        // SEQUENCE, which the ASN.1 forbids (SIZE (1..MAX)): OpenSSL tolerates it, stricter
+        // parsers need not. So every entry carries invalidityDate (RFC 5280 §5.3.2) = revokedAt.
+        return { serialNumber: serial, revocationDate: r.revokedAt, invalidity: r.revokedAt, ...(r.reason === undefined ? {} : { reason: CRL_REASONS[r.reason] }) };
+      });
+      const issuer = issuerParts(params.issuer);
+      const signerKey = ecKey(params.issuer.signer.publicKey, 'the issuer signer');
+      const crl = await x.X509CrlGenerator.create(
+        {
+          issuer: issuer.name,
+          thisUpdate: params.thisUpdate,
+          nextUpdate: params.nextUpdate,
+          entries,
+          extensions: [new x.AuthorityKeyIdentifierExtension(toHex(issuer.keyId)), new x.Extension(OID_CRL_NUMBER, false, ab(derInteger(crlNumber)))],
+          signingKey: shim.keyFor(params.issuer.signer) as SigningKey,
+          signingAlgorithm: { name: 'ECDSA', hash: HASH_OF_CURVE[signerKey.curve]!.webName } as SigningAlgorithm,
+        },
+        webCrypto,
+      );
+      // the library's PEM label is "CRL"; OpenSSL and RFC 7468 want "X509 CRL"
+      return { der: new Uint8Array(crl.rawData), pem: `${x.PemConverter.encode(crl.rawData, 'X509 CRL')}\n` };
     },
 
     parseCertificate,

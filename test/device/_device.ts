@@ -47,6 +47,8 @@ export interface HandBuiltDevice {
   device: OpensslFacts;
   jitp: OpensslFacts;
   root: OpensslFacts;
+  /** The PEMs OpenSSL made (device, JITP and root certificates) and the JITP CA's private key, for TLS servers and CRLs. */
+  pem: { device: string; jitp: string; root: string; jitpKey: string };
 }
 
 /** An ESP32-C3 app image with an esp_app_desc_t naming `version`, and some code. */
@@ -140,7 +142,9 @@ export async function buildHandMadeDevice(options: { keysPartitionKeys?: NvsKeys
       flashEncryptionKey: xtsKey,
       layout,
     });
-    return { flash, efuse, xtsKey, nvsKeys, nvsPartition, signer, signApp, app, device: facts(dir, 'dev.pem'), jitp: facts(dir, 'jitp.pem'), root: facts(dir, 'root.pem') };
+    const read = (name: string): string => fs.readFileSync(path.join(dir, name), 'utf8');
+    const pem = { device: read('dev.pem'), jitp: read('jitp.pem'), root: read('root.pem'), jitpKey: read('jitp.key') };
+    return { flash, efuse, xtsKey, nvsKeys, nvsPartition, signer, signApp, app, device: facts(dir, 'dev.pem'), jitp: facts(dir, 'jitp.pem'), root: facts(dir, 'root.pem'), pem };
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }
