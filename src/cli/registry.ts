@@ -4,6 +4,10 @@ import { NvsecError } from '../errors/nvsec-error.js';
 import { openRegistry } from '../node/sqlite-registry.js';
 import { type AuditEntry, type DeviceRecord, type DeviceRegistry, RegistryError } from '../provision/registry.js';
 import { runAction } from './_run.js';
+import { factoryPassphrase } from './factory.js';
+import { writeFileAtomic } from '../node/atomic-file.js';
+import { FACTORY_PASSPHRASE_ENV, loadFactory } from '../node/factory.js';
+import type { RevokedCertificate } from '../provision/certificates.js';
 
 interface RegistryOptions {
   registry: string;
@@ -23,7 +27,7 @@ interface RevokeOptions extends RegistryOptions {
 }
 
 /** Errors that refuse the user's input (exit 2): a registry location nvsec cannot open. */
-const rejects = (e: unknown): boolean => e instanceof NvsecError && (e.code === 'REGISTRY_UNSUPPORTED' || e.code === 'CLI_BAD_OPTION');
+const rejects = (e: unknown): boolean => e instanceof NvsecError && ['REGISTRY_UNSUPPORTED', 'CLI_BAD_OPTION', 'FACTORY_MISSING', 'FACTORY_NO_PASSPHRASE'].includes(e.code);
 
 const HELP_AFTER = `
 REGISTRY is sqlite:PATH, the factory's SQLite registry file (devices, their
@@ -37,7 +41,7 @@ Examples:
 
 /** `nvsec registry list|show|revoke`: the factory's device registry. */
 export function registerRegistryCommands(program: Command): void {
-  const group = program.command('registry').description("The factory's device registry: list devices, show one with its audit trail, revoke one").addHelpText('after', HELP_AFTER);
+  const group = program.command('registry').description("The factory's device registry: list devices, show one with its audit trail, revoke one, write the CRL").addHelpText('after', HELP_AFTER);
   const common = (cmd: Command): Command =>
     cmd.requiredOption('--registry <spec>', 'the registry: sqlite:PATH').option('--json', 'print the result as JSON');
   common(
@@ -63,6 +67,54 @@ export function registerRegistryCommands(program: Command): void {
       .requiredOption('--reason <text>', 'why (kept in the registry and the audit log)')
       .option('--actor <name>', 'who revokes, for the audit log (default: cli:<login name>)'),
   ).action(runAction((id: string, opts: RevokeOptions) => withRegistry(opts, (r) => revokeDevice(r, id, opts)), { rejects }));
+  common(
+    group
+      .command('crl')
+      .description("Write the manufacturing CA's CRL: every revoked device of the factory, signed by its intermediate CA")
+      .requiredOption('--factory <dir>', 'the factory folder (its intermediate CA signs the CRL)')
+      .requiredOption('--out <file>', 'where to write the CRL (PEM "X509 CRL"; .der for DER)')
+      .option('--days <n>', 'days until the next CRL is due (nextUpdate)', '7')
+      .option('--passphrase-file <file>', `file whose first line decrypts the factory keys (or ${FACTORY_PASSPHRASE_ENV})`)
+      .addHelpText(
+        'after',
+        `
+Give the CRL to the TLS servers your devices connect to, e.g.
+  openssl s_server -Verify 1 -verify_return_error -CAfile factory/root-ca.pem -crl_check -CRL crl.pem …
+A revoked device's handshake then fails with the alert certificate_revoked. Issue a new CRL after
+each revocation and before nextUpdate.`,
+      ),
+  ).action(runAction((opts: CrlOptions) => withRegistry(opts, (r) => writeCrl(r, opts)), { rejects }));
+}
+
+interface CrlOptions extends RegistryOptions {
+  factory: string;
+  out: string;
+  days: string;
+  passphraseFile?: string;
+}
+
+async function writeCrl(registry: DeviceRegistry, opts: CrlOptions): Promise<void> {
+  const days = count(opts.days, '--days');
+  if (days === undefined || days < 1) throw new NvsecError('CLI_BAD_OPTION', `--days must be at least 1, got "${opts.days}"`);
+  const factory = await loadFactory(opts.factory, factoryPassphrase(opts));
+  try {
+    const revoked: RevokedCertificate[] = [];
+    const factoryOfBatch = new Map<string, string | null>();
+    for (const d of await registry.list({ status: 'revoked' })) {
+      if (!factoryOfBatch.has(d.batchId)) factoryOfBatch.set(d.batchId, (await registry.batch(d.batchId))?.factoryId ?? null);
+      if (factoryOfBatch.get(d.batchId) !== factory.manifest.id) continue; // another factory's device: its CA lists it
+      revoked.push({ serial: d.serial, revokedAt: new Date(d.revokedAt ?? d.createdAt) });
+    }
+    const now = new Date();
+    const crl = await factory.certificates.createCrl({ issuer: factory.profile.issuer, revoked, thisUpdate: now, nextUpdate: new Date(now.getTime() + days * 86_400_000) });
+    const bytes = opts.out.toLowerCase().endsWith('.der') ? crl.der : new TextEncoder().encode(crl.pem);
+    writeFileAtomic(opts.out, bytes, { mode: 0o644 });
+    const summary = { out: opts.out, issuer: factory.profile.issuer.certificate.subject, revoked: revoked.map((r) => r.serial), thisUpdate: now.toISOString(), nextUpdate: new Date(now.getTime() + days * 86_400_000).toISOString() };
+    if (opts.json === true) console.log(JSON.stringify(summary, null, 1));
+    else console.log(`Wrote ${opts.out}: ${revoked.length} revoked certificate(s), signed by ${summary.issuer}, next update due ${summary.nextUpdate}`);
+  } finally {
+    factory.close();
+  }
 }
 
 async function withRegistry(opts: RegistryOptions, fn: (registry: DeviceRegistry) => Promise<void>): Promise<void> {
