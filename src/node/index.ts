@@ -19,3 +19,43 @@ export {
   type SqliteRegistryOptions,
   type SqliteRegistrySettings,
 } from './sqlite-registry.js';
+export { CA_KEY_MIN_PASSPHRASE, type CaKeyCurve, generateCaKey, readCaKey, writeCaKey } from './ca-key.js';
+export {
+  commitDeviceBundles,
+  DEVICE_BUNDLE_FILES,
+  DEVICE_BUNDLE_FORMAT,
+  type DeviceBundle,
+  type DeviceManifest,
+  readDeviceBundle,
+  removeBundleTemps,
+  type StagedBundle,
+  stageDeviceBundle,
+  type WriteDeviceBundleOptions,
+  writeDeviceBundle,
+} from './device-bundle.js';
+export {
+  FACTORY_FILES,
+  FACTORY_FORMAT,
+  FACTORY_PASSPHRASE_ENV,
+  type FactoryCertificateInfo,
+  type FactoryManifest,
+  initFactory,
+  type InitFactoryOptions,
+  type LoadedFactory,
+  loadFactory,
+  nodeCertificates,
+} from './factory.js';
+export {
+  BATCH_FILE,
+  BATCH_FORMAT,
+  type BatchFile,
+  type BatchProgress,
+  type BatchResult,
+  deviceIds,
+  provisionBatch,
+  type ProvisionBatchOptions,
+  readBatchFile,
+  type StageMeans,
+} from './provision-batch.js';
+export { nodeTlsCrypto } from './node-tls-crypto.js';
+export { nodeTcpTransport } from './tcp-transport.js';

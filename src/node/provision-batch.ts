@@ -17,6 +17,8 @@ import { COMMIT_GROUP, type DeviceTimings, type MadeDevice, makeDeviceBundles, t
 export const BATCH_FORMAT = 'nvsec-batch';
 /** The batch file in a provisioning output folder. */
 export const BATCH_FILE = 'batch.json';
+/** The temporary file writeFileAtomic leaves when killed while writing batch.json. */
+const BATCH_FILE_TEMP = /^\.batch\.json\.[0-9a-f]+\.tmp$/;
 
 /** DIR/batch.json: which batch an output folder holds, so `--resume` knows what to finish. */
 export interface BatchFile {
@@ -138,7 +140,10 @@ export async function provisionBatch(options: ProvisionBatchOptions): Promise<Ba
     } else {
       const count = options.count;
       if (count === undefined || !Number.isSafeInteger(count) || count < 1 || count > 1_000_000) throw new RangeError(`"count" must be 1..1000000, got ${String(count)}`);
-      if (fs.existsSync(outDir) && fs.readdirSync(outDir).length > 0) {
+      // A run killed while writing batch.json leaves only the atomic writer's temporary file: not a batch.
+      const leftovers = fs.existsSync(outDir) ? fs.readdirSync(outDir) : [];
+      if (leftovers.length > 0 && leftovers.every((n) => BATCH_FILE_TEMP.test(n))) for (const n of leftovers) fs.rmSync(path.join(outDir, n), { force: true });
+      else if (leftovers.length > 0) {
         const hint = fs.existsSync(batchFile) ? ' It holds a batch: finish it with --resume.' : '';
         throw new NvsecError('PROVISION_OUT_NOT_EMPTY', `${outDir} is not empty: a new batch needs an empty output folder.${hint}`);
       }

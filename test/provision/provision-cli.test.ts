@@ -15,8 +15,8 @@ import { makeTestFactory, PASSPHRASE, type TestFactory } from './_factory.js';
 const MAIN = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', 'src', 'cli', 'main.ts');
 const ENV = { NVSEC_FACTORY_PASSPHRASE: PASSPHRASE };
 
-/** Bundle folders (complete ones: the `.tmp-` ones are half-written) in `out`. */
-const bundles = (out: string): string[] => (fs.existsSync(out) ? fs.readdirSync(out).filter((n) => n !== BATCH_FILE && !n.includes('.tmp-')).sort() : []);
+/** Complete bundle folders (named by device id; `<id>.tmp-…` ones are half-written) in `out`. */
+const bundles = (out: string): string[] => (fs.existsSync(out) ? fs.readdirSync(out).filter((n) => /^t-[0-9a-f]{8}-\d{6}$/.test(n)).sort() : []);
 const temps = (out: string): string[] => (fs.existsSync(out) ? fs.readdirSync(out).filter((n) => n.includes('.tmp-')) : []);
 
 describe('nvsec provision', () => {
@@ -88,6 +88,19 @@ describe('nvsec provision', () => {
     assert.equal(wrong.status, 1);
     assert.match(wrong.stderr, /passphrase/i);
     assert.equal(fs.existsSync(path.join(f.root, 'b6')), false);
+  });
+
+  it('starts afresh in a folder a run killed while writing batch.json left (only the temporary file there)', () => {
+    const out = path.join(f.root, 'batch-t');
+    fs.mkdirSync(out);
+    fs.writeFileSync(path.join(out, '.batch.json.0a1b2c3d4e5f.tmp'), '{"format":');
+    const resume = runCli(['provision', '--factory', f.dir, '--out', out, '--resume', '--registry', `sqlite:${path.join(f.root, 't.db')}`], { env: ENV });
+    assert.equal(resume.status, 2);
+    assert.match(resume.stderr, /holds no batch to resume .* start one with --count/);
+    const r = runCli(['provision', '--factory', f.dir, '--count', '1', '--out', out, '--workers', '0', '--registry', `sqlite:${path.join(f.root, 't.db')}`, '--json'], { env: ENV });
+    assert.equal(r.status, 0, r.stderr);
+    assert.deepEqual(fs.readdirSync(out).filter((n) => n.startsWith('.')), []);
+    assert.equal(bundles(out).length, 1);
   });
 
   it('SIGKILLed at random points, --resume finishes the batch: every device unique, recorded once, no orphans, no half-written bundles', async () => {
