@@ -91,6 +91,14 @@ describe('provisionDevice(): one device from a factory, booted', () => {
     assert.throws(() => parseKeysPartition(a.flash.subarray(keysPart.offset, keysPart.offset + keysPart.size)), 'the keys partition is stored flash-encrypted, not plain');
   });
 
+  it('keeps the credentials encrypted at rest: no certificate, app or device id in the flash image in clear', () => {
+    const flash = Buffer.from(a.flash);
+    assert.equal(flash.indexOf(Buffer.from(a.certificate.der.subarray(0, 48))), -1, 'device certificate found in clear: NVS is not encrypted');
+    assert.equal(flash.indexOf(Buffer.from(factory.profile.rootCertificate.subarray(0, 48))), -1, 'root certificate found in clear');
+    assert.equal(flash.indexOf(Buffer.from('t-test-000001')), -1, 'device id found in clear');
+    assert.equal(flash.indexOf(Buffer.from(factory.profile.signedApp.subarray(0, 48))), -1, 'the app is stored in clear: flash encryption is off');
+  });
+
   it('a wrong user PIN fails the boot at the token stage', async () => {
     await assert.rejects(bootDevice({ flash: new MemoryFlash(a.flash), efuse: a.efuse, crypto: nodeCrypto, keys, pin: 'not-the-pin' }), (e: unknown) => {
       assert.ok(e instanceof DeviceBootError);
