@@ -1,13 +1,15 @@
 import type * as X509 from '@peculiar/x509';
 import { bytesEqual } from '../bytes/equal.js';
-import { DER_TAG, derChildren, readDer } from '../bytes/der.js';
+import { DER_TAG, type DerTlv, derChildren, readDer } from '../bytes/der.js';
 import { fromHex, toHex } from '../bytes/hex.js';
 import type { CryptoProvider, HashName } from '../crypto/provider.js';
+import { ecdsaDerToRaw, ecdsaRawToDer } from '../crypto/ecdsa-signature.js';
 import { EC_CURVE_BYTES, type EcCurve, type EcPublicKey, type PublicKey } from '../crypto/public-key.js';
 import type { Signer } from '../crypto/signer.js';
 import { NvsecError } from '../errors/nvsec-error.js';
 import { curveOfEcParams, ecSpki } from '../pkcs11/token/key-encoding.js';
 import { loadX509 } from '../crypto/x509-library.js';
+import { certificateSubject, csrInfo, deviceExtensions, type EncodedName, encodeName, nameText, parseRequest as parseRequestDer, pem, pemDer, serialOctets, signedDer, tbsCertificate } from './_certificate-der.js';
 
 /**
  * The factory's X.509 certificates: root CA, intermediate (manufacturing) CA, device CSRs and
@@ -316,6 +318,37 @@ function isPem(data: Uint8Array | string): data is string {
   return typeof data === 'string';
 }
 
+/** `date` without its milliseconds, as a certificate holds it. */
+function wholeSecond(date: Date): Date {
+  const t = date.getTime();
+  return new Date(t - (((t % 1000) + 1000) % 1000));
+}
+
+/** A request object whose PEM is made on first read. */
+function fastRequest(der: Uint8Array, subject: string, publicKey: EcPublicKey): CertificateRequest {
+  let text: string | undefined;
+  return {
+    der,
+    get pem() {
+      return (text ??= pem('CERTIFICATE REQUEST', der));
+    },
+    subject,
+    publicKey,
+  };
+}
+
+/** A certificate object whose PEM is made on first read. */
+function fastCertificate(der: Uint8Array, fields: Omit<Certificate, 'der' | 'pem'>): Certificate {
+  let text: string | undefined;
+  return {
+    der,
+    get pem() {
+      return (text ??= pem('CERTIFICATE', der));
+    },
+    ...fields,
+  };
+}
+
 /**
  * Loads @peculiar/x509 (and its Reflect polyfill) and returns the factory's certificate
  * operations over `deps`. The library is imported once, on the first call.
@@ -449,6 +482,115 @@ export async function loadCertificates(deps: CertificateDeps): Promise<Certifica
     return parts;
   };
 
+  /**
+   * The DER and library text of a subject: the plain names directly, the rest through the
+   * library (escapes, quotes, "+", OIDs as types), which gives the same bytes for plain names.
+   */
+  const subjectName = (text: string): EncodedName => {
+    const plain = encodeName(text);
+    if (plain !== null) return plain;
+    let der: Uint8Array;
+    try {
+      der = new Uint8Array(new x.Name(text).toArrayBuffer());
+    } catch (e) {
+      throw new RangeError(`"subject" is not a distinguished name such as "CN=device-0001, O=Acme" (${e instanceof Error ? e.message : String(e)})`, { cause: e });
+    }
+    return { der, text: new x.Name(ab(der)).toString() };
+  };
+
+  /** The library's text of the DER Name at `name` in `der`. */
+  const textOfName = (der: Uint8Array, name: DerTlv): string =>
+    nameText(der, name) ?? new x.Name(ab(der.subarray(name.offset, name.end))).toString();
+
+  /** An issuer certificate's subject Name, as raw DER and text, read once per certificate object. */
+  const issuerNames = new WeakMap<Certificate, EncodedName>();
+  const issuerNameOf = (certificate: Certificate): EncodedName => {
+    let n = issuerNames.get(certificate);
+    if (n === undefined) {
+      const der = certificateSubject(certificate.der);
+      n = { der, text: textOfName(der, readDer(der, 0)) };
+      issuerNames.set(certificate, n);
+    }
+    return n;
+  };
+
+  /** A parsed request: its DER parts, subject and key. */
+  interface ReadRequest {
+    readonly der: Uint8Array;
+    readonly info: Uint8Array;
+    readonly subject: string;
+    /** The subject Name's DER when it is the plain-name encoding of `subject` (so it can be reused as is). */
+    readonly subjectDer: Uint8Array | null;
+    readonly publicKey: EcPublicKey;
+    readonly hash: HashName | null;
+    readonly signature: Uint8Array | null;
+  }
+
+  /** Parses a request with the DER reader (CSR_UNREADABLE when it is not one; KEY_UNSUPPORTED for keys other than EC P-256/P-384). */
+  const readRequest = (data: CertificateRequest | Uint8Array | string): ReadRequest => {
+    let der: Uint8Array;
+    if (typeof data === 'string') der = pemDer('CERTIFICATE REQUEST', data) ?? new Uint8Array(parseRequest(data).rawData);
+    else der = data instanceof Uint8Array ? data : data.der;
+    let parts: ReturnType<typeof parseRequestDer>;
+    let subject: string;
+    try {
+      parts = parseRequestDer(der);
+      subject = textOfName(der, parts.subject);
+    } catch (e) {
+      throw new NvsecError('CSR_UNREADABLE', `not a PKCS#10 certificate request (DER or PEM): ${e instanceof Error ? e.message : String(e)}`, { cause: e });
+    }
+    const publicKey = publicKeyOfSpki(parts.spki, 'the request');
+    const subjectDer = der.slice(parts.subject.offset, parts.subject.end);
+    const plain = encodeName(subject);
+    return { der, info: parts.info, subject, subjectDer: plain !== null && bytesEqual(plain.der, subjectDer) ? subjectDer : null, publicKey, hash: parts.hash, signature: parts.signature };
+  };
+
+  /** Requests made by createCsr, with the DER whose self-signature it checked. */
+  const verifiedRequests = new WeakMap<CertificateRequest, Uint8Array>();
+
+  /** Whether a request's self-signature verifies (ECDSA, with the provider). */
+  const verifyParsedRequest = async (req: ReadRequest, input: CertificateRequest | Uint8Array | string): Promise<boolean> => {
+    if (typeof input === 'object' && !(input instanceof Uint8Array)) {
+      const checked = verifiedRequests.get(input);
+      if (checked !== undefined && bytesEqual(checked, req.der)) return true; // createCsr checked these very bytes
+    }
+    if (req.hash === null || req.signature === null) return false;
+    let raw: Uint8Array;
+    try {
+      const w = EC_CURVE_BYTES[req.publicKey.curve];
+      raw = ecdsaDerToRaw(req.signature, w);
+      if (!bytesEqual(ecdsaRawToDer(raw), req.signature)) return false; // not DER (OpenSSL refuses BER signatures too)
+    } catch {
+      return false;
+    }
+    return provider.verifyDigest(req.publicKey, req.hash, provider.digest(req.hash, req.info), raw);
+  };
+
+  /** Verifying keys of issuer signers, imported into WebCrypto once per signer. */
+  const issuerVerifyKeys = new WeakMap<Signer, Promise<object>>();
+  const subtle = deps.webCrypto.subtle as {
+    importKey(format: 'raw', data: ArrayBuffer, algorithm: { name: string; namedCurve: string }, extractable: boolean, usages: string[]): Promise<object>;
+    verify(algorithm: { name: string; hash: string }, key: object, signature: ArrayBuffer, data: ArrayBuffer | Uint8Array): Promise<boolean>;
+  };
+
+  /**
+   * Signs `tbs` with an issuer's signer and checks the signature under the signer's claimed key
+   * (OpenSSL through WebCrypto, the key imported once per signer): a signer that holds another
+   * key than it claims (a wrong token handle) is refused rather than leaving certificates that
+   * fail in the field.
+   */
+  const signChecked = async (signer: Signer, key: EcPublicKey & { curve: 'P-256' | 'P-384' }, hash: HashName, tbs: Uint8Array): Promise<Uint8Array> => {
+    const signature = await signer.sign(provider.digest(hash, tbs), hash);
+    let verifyKey = issuerVerifyKeys.get(signer);
+    if (verifyKey === undefined) {
+      verifyKey = subtle.importKey('raw', ab(pointOf(key)), { name: 'ECDSA', namedCurve: key.curve }, false, ['verify']);
+      issuerVerifyKeys.set(signer, verifyKey);
+    }
+    const ok = signature.length === 2 * EC_CURVE_BYTES[key.curve] && (await subtle.verify({ name: 'ECDSA', hash: HASH_OF_CURVE[key.curve]!.webName }, await verifyKey, ab(signature), tbs));
+    if (!ok) throw new NvsecError('KEY_MISMATCH', `the signer's signature does not verify under its public key: it signs with another key than it claims (a wrong token handle?)`);
+    return signature;
+  };
+
   const endEntityExtensions = (subjectKeyId: Uint8Array, issuerKeyId: Uint8Array, eku: string): X509.Extension[] => [
     new x.BasicConstraintsExtension(false, undefined, true),
     new x.KeyUsagesExtension(x.KeyUsageFlags.digitalSignature, true),
@@ -509,42 +651,56 @@ export async function loadCertificates(deps: CertificateDeps): Promise<Certifica
     async createCsr(params) {
       checkSubject(params.subject, 'subject');
       const key = ecKey(params.signer.publicKey, 'the device signer');
-      const publicKey = await (deps.webCrypto.subtle as { importKey: ImportKey }).importKey('spki', ab(spkiOf(key, 'the device key')), { name: 'ECDSA', namedCurve: key.curve }, true, ['verify']);
-      const req = await x.Pkcs10CertificateRequestGenerator.create(
-        {
-          name: params.subject,
-          keys: { privateKey: shim.keyFor(params.signer) as SigningKey, publicKey },
-          signingAlgorithm: { name: 'ECDSA', hash: HASH_OF_CURVE[key.curve]!.webName } as SigningAlgorithm,
-        },
-        webCrypto,
-      );
-      return toRequest(req);
+      const name = subjectName(params.subject);
+      const hash = HASH_OF_CURVE[key.curve]!.hash;
+      const info = csrInfo(name.der, spkiOf(key, 'the device key'));
+      const digest = provider.digest(hash, info);
+      const signature = await params.signer.sign(digest, hash);
+      // The request's self-signature is checked here, so a signer that signs with another key
+      // than it claims (a wrong token handle) is refused now (and issueDeviceCertificate need
+      // not check this request object again).
+      if (!(await provider.verifyDigest(key, hash, digest, signature))) {
+        throw new NvsecError('KEY_MISMATCH', `the signer's signature does not verify under its public key: it signs with another key than it claims (a wrong token handle?)`);
+      }
+      const der = signedDer(info, hash, signature);
+      const request = fastRequest(der, name.text, { kind: 'ec', curve: key.curve, x: key.x.slice(), y: key.y.slice() });
+      verifiedRequests.set(request, der.slice());
+      return request;
     },
 
     async issueDeviceCertificate(params) {
       checkValidity(params.validity, 'validity');
       checkSerial(params.serial);
       if (params.subject !== undefined) checkSubject(params.subject, 'subject');
-      const req = parseRequest(params.csr);
-      const request = toRequest(req);
-      const key = ecKey(request.publicKey, 'the CSR key');
-      if (!(await verifyRequest(req))) {
-        throw new NvsecError('CSR_SIGNATURE_INVALID', `the CSR of "${request.subject}" does not verify with its own key: it was altered or not signed by that key; refusing to certify it`);
+      const req = readRequest(params.csr);
+      const key = ecKey(req.publicKey, 'the CSR key');
+      if (!(await verifyParsedRequest(req, params.csr))) {
+        throw new NvsecError('CSR_SIGNATURE_INVALID', `the CSR of "${req.subject}" does not verify with its own key: it was altered or not signed by that key; refusing to certify it`);
       }
-      const subject = params.subject ?? request.subject;
+      const subject = params.subject ?? req.subject;
       if (subject.trim() === '') throw new NvsecError('CSR_NO_SUBJECT', 'the CSR has an empty subject: pass "subject" to name the device');
       const issuer = issuerParts(params.issuer);
+      const issuerName = issuerNameOf(params.issuer.certificate);
+      const name = subject === req.subject && req.subjectDer !== null ? { der: req.subjectDer, text: req.subject } : subjectName(subject);
       const ski = keyId(key);
-      return sign({
-        subjectKeyId: ski,
-        subject,
-        issuerName: issuer.name,
-        publicKey: key,
-        signer: params.issuer.signer,
-        validity: params.validity,
-        serial: params.serial,
-        extensions: endEntityExtensions(ski, issuer.keyId, x.ExtendedKeyUsage.clientAuth),
+      const signerKey = ecKey(params.issuer.signer.publicKey, 'the issuer signer');
+      const hash = HASH_OF_CURVE[signerKey.curve]!.hash;
+      const serial = serialOctets(params.serial ?? randomSerial(random));
+      const notBefore = wholeSecond(params.validity.notBefore);
+      const notAfter = wholeSecond(params.validity.notAfter);
+      const tbs = tbsCertificate({
+        serial,
+        hash,
+        issuer: issuerName.der,
+        notBefore,
+        notAfter,
+        subject: name.der,
+        spki: spkiOf(key, 'the subject key'),
+        extensions: deviceExtensions(ski, issuer.keyId),
       });
+      const signature = await signChecked(params.issuer.signer, signerKey, hash, tbs);
+      const der = signedDer(tbs, hash, signature);
+      return fastCertificate(der, { serial: toHex(serial), subject: name.text, issuer: issuerName.text, notBefore, notAfter, publicKey: key, subjectKeyId: ski });
     },
 
     async issueServerCertificate(params) {
