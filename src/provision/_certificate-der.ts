@@ -37,7 +37,14 @@ const PRINTABLE = /^[A-Za-z0-9 '()+,\-./:=?]*$/;
  * back as itself: no , + " \ < > ; = or control characters, no surrogates, no leading # and no
  * white space at either end.
  */
-const PLAIN_VALUE = /^(?![\s#])[^,+"\\<>;=\u0000-\u001f\u007f\uD800-\uDFFF]+(?<!\s)$/;
+const PLAIN_CHARACTERS = /^(?![\s#])[^,+"\\<>;=\uD800-\uDFFF]+(?<!\s)$/;
+const isPlainValue = (value: string): boolean => {
+  for (let i = 0; i < value.length; i++) {
+    const c = value.charCodeAt(i);
+    if (c < 0x20 || c === 0x7f) return false; // control characters are escaped as \XX in the text
+  }
+  return PLAIN_CHARACTERS.test(value);
+};
 const PIECE = /^ *([A-Za-z]+)=(.*)$/s;
 
 const utf8 = new TextEncoder();
@@ -77,7 +84,7 @@ export function encodeName(text: string): EncodedName | null {
     const type = m[1]!;
     const value = m[2]!;
     const oid = Object.hasOwn(OID_BYTES, type) ? OID_BYTES[type] : undefined;
-    if (oid === undefined || !PLAIN_VALUE.test(value)) return null;
+    if (oid === undefined || !isPlainValue(value)) return null;
     let string: Uint8Array;
     if (IA5_TYPES.has(type)) {
       if (!/^[\u0020-\u007e]*$/.test(value)) return null;
@@ -121,7 +128,7 @@ export function nameText(data: Uint8Array, name: DerTlv): string | null {
         return null;
       }
     } else return null;
-    if (type === undefined || !PLAIN_VALUE.test(value)) return null;
+    if (type === undefined || !isPlainValue(value)) return null;
     texts.push(`${type}=${value}`);
   }
   return texts.join(', ');

@@ -159,7 +159,6 @@ export interface Certificates {
 type LibCrypto = Parameters<typeof X509.X509CertificateGenerator.create>[1];
 type SigningKey = X509.Pkcs10CertificateRequestCreateParams['keys']['privateKey'];
 type SigningAlgorithm = X509.Pkcs10CertificateRequestCreateParams['signingAlgorithm'];
-type ImportKey = (format: 'spki', data: ArrayBuffer, algorithm: { name: string; namedCurve: string }, extractable: boolean, usages: string[]) => Promise<SigningKey>;
 
 const SERIAL_BYTES = 16;
 
