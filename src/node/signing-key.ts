@@ -139,6 +139,7 @@ function ecSigner(key: crypto.KeyObject, publicKey: PublicKey & { kind: 'ec' }):
         return k.sign({ kind: 'ecdsa', hash: null }, digest);
       }
       const { ecdsaSignDigest } = await loadEcdsa(); // curve code loaded on first use
+      if (priv === null) return destroyedSigner(); // destroyed while it loaded
       // The scalar leaves OpenSSL only for the time of one signature.
       const d = ecPrivateScalar(priv, curve);
       try {
