@@ -13,8 +13,10 @@ import { certificateSubject, csrInfo, deviceExtensions, type EncodedName, encode
 
 /**
  * The factory's X.509 certificates: root CA, intermediate (manufacturing) CA, device CSRs and
- * device / TLS server certificates, built with @peculiar/x509 and signed through nvsec's
- * {@link Signer}, so a CA key may sit in a PKCS#11 token, an HSM or memory alike.
+ * device / TLS server certificates, signed through nvsec's {@link Signer}, so a CA key may sit in
+ * a PKCS#11 token, an HSM or memory alike. The per-device path (createCsr, issueDeviceCertificate)
+ * writes its DER directly (./_certificate-der.ts), byte for byte what @peculiar/x509 wrote, at a
+ * fraction of the cost; CAs, server certificates and parsing use the library.
  *
  * Scope: ECDSA on P-256 (signed with SHA-256) and P-384 (SHA-384), for CA and device keys. RSA is
  * not needed for the factory (devices generate EC keys in their token; the CA keys are ours to
@@ -32,9 +34,12 @@ export interface WebCrypto {
 
 /** What {@link loadCertificates} needs: WebCrypto for the library, nvsec's provider for hashing, a random source for serials. */
 export interface CertificateDeps {
-  /** WebCrypto (`globalThis.crypto` on Node): parsing keys, verifying CSR signatures. */
+  /** WebCrypto (`globalThis.crypto` on Node): the library's keys, and checking each signature a {@link Signer} makes (OpenSSL on Node). */
   readonly webCrypto: WebCrypto;
-  /** Hashes what a {@link Signer} signs, and the subject key identifiers (SHA-1, RFC 5280 §4.2.1.2 method 1). */
+  /**
+   * Hashes what a {@link Signer} signs and the subject key identifiers (SHA-1, RFC 5280 §4.2.1.2
+   * method 1); `verifyDigest` checks requests that issueDeviceCertificate gets from elsewhere.
+   */
   readonly crypto: CryptoProvider;
   /** Source of serial numbers; default `crypto.randomBytes`. */
   readonly random?: (length: number) => Uint8Array;
@@ -137,12 +142,17 @@ export interface Certificates {
   createRootCa(params: RootCaParams): Promise<Certificate>;
   /** An intermediate CA signed by `issuer`: CA:TRUE with pathLength (default 0), keyCertSign + cRLSign, SKI, AKI. */
   createIntermediateCa(params: IntermediateCaParams): Promise<Certificate>;
-  /** A PKCS#10 request for the signer's key, signed by it (proof of possession). */
+  /**
+   * A PKCS#10 request for the signer's key, signed by it (proof of possession); the signature is
+   * checked under the signer's public key (KEY_MISMATCH when the signer holds another key).
+   */
   createCsr(params: CsrParams): Promise<CertificateRequest>;
   /**
    * A device (TLS client) certificate for the CSR's key, after checking the CSR's signature:
    * CA:FALSE (critical), keyUsage digitalSignature (critical), extKeyUsage clientAuth, SKI, AKI.
-   * Extensions the CSR asks for are ignored: the CA decides them.
+   * Extensions the CSR asks for are ignored: the CA decides them. A request object returned by
+   * {@link Certificates.createCsr} of this instance, its DER unchanged, was checked there and is
+   * not verified again; any other request is verified with the provider's `verifyDigest`.
    */
   issueDeviceCertificate(params: DeviceCertificateParams): Promise<Certificate>;
   /** A TLS server certificate: CA:FALSE, digitalSignature, extKeyUsage serverAuth, subjectAltName DNS/IP, SKI, AKI. */
