@@ -595,7 +595,13 @@ export async function loadCertificates(deps: CertificateDeps): Promise<Certifica
       verifyKey = subtle.importKey('raw', ab(pointOf(key)), { name: 'ECDSA', namedCurve: key.curve }, false, ['verify']);
       verifyKeys.set(signer, verifyKey);
     }
-    const ok = signature.length === 2 * EC_CURVE_BYTES[key.curve] && (await subtle.verify({ name: 'ECDSA', hash: HASH_OF_CURVE[key.curve]!.webName }, await verifyKey, ab(signature), tbs));
+    let imported: object;
+    try {
+      imported = await verifyKey;
+    } catch (e) {
+      throw new NvsecError('KEY_UNSUPPORTED', `the signer's public key is not a valid ${key.curve} point (${e instanceof Error ? e.message : String(e)})`, { cause: e });
+    }
+    const ok = signature.length === 2 * EC_CURVE_BYTES[key.curve] && (await subtle.verify({ name: 'ECDSA', hash: HASH_OF_CURVE[key.curve]!.webName }, imported, ab(signature), tbs));
     if (!ok) throw new NvsecError('KEY_MISMATCH', `the signer's signature does not verify under its public key: it signs with another key than it claims (a wrong token handle?)`);
     return signature;
   };

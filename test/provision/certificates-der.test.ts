@@ -335,3 +335,14 @@ describe('issueDeviceCertificate(): requests from elsewhere', () => {
     assert.equal(await codeOf(issue(pemText)), 'KEY_UNSUPPORTED');
   });
 });
+
+describe('createCsr(): a signer whose public key is not a curve point', () => {
+  it('is refused with KEY_UNSUPPORTED, every time', async () => {
+    const real = (await testKey('P-256')).signer;
+    const pub = real.publicKey.kind === 'ec' ? real.publicKey : assert.fail('EC key expected');
+    const bad: Signer = { publicKey: { ...pub, y: pub.y.map((b, i) => (i === 31 ? b ^ 1 : b)) }, sign: (d, h) => real.sign(d, h) };
+    for (let i = 0; i < 2; i++) {
+      await assert.rejects(certs.createCsr({ subject: 'CN=off-curve', signer: bad }), (e: unknown) => e instanceof NvsecError && e.code === 'KEY_UNSUPPORTED');
+    }
+  });
+});
