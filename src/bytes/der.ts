@@ -82,5 +82,44 @@ export function derUnsignedInteger(value: Uint8Array): Uint8Array {
   return (v[0] ?? 0) & 0x80 ? derEncode(0x02, Uint8Array.of(0), v) : derEncode(0x02, v.length === 0 ? Uint8Array.of(0) : v);
 }
 
+/**
+ * An X.509 `Time` (RFC 5280 §4.1.2.5) of `date`, to the whole second (milliseconds are dropped):
+ * UTCTime `YYMMDDHHMMSSZ` for the years 1950 through 2049, GeneralizedTime `YYYYMMDDHHMMSSZ` for
+ * the others.
+ *
+ * @throws {RangeError} when `date` is not a valid Date or lies outside the years 0000 to 9999
+ * @example
+ * derTime(new Date('2049-12-31T23:59:59Z')); // 17 0d "491231235959Z"
+ * derTime(new Date('2050-01-01T00:00:00Z')); // 18 0f "20500101000000Z"
+ */
+export function derTime(date: Date): Uint8Array {
+  const t = date instanceof Date ? date.getTime() : Number.NaN;
+  if (Number.isNaN(t)) throw new RangeError('"date" must be a valid Date');
+  const d = new Date(t - (((t % 1000) + 1000) % 1000)); // floor to the second, also before 1970
+  const year = d.getUTCFullYear();
+  if (year < 0 || year > 9999) throw new RangeError(`an X.509 time must lie in the years 0000 to 9999, got ${d.toISOString()}`);
+  const two = (n: number): string => String(n).padStart(2, '0');
+  const rest = `${two(d.getUTCMonth() + 1)}${two(d.getUTCDate())}${two(d.getUTCHours())}${two(d.getUTCMinutes())}${two(d.getUTCSeconds())}Z`;
+  const utc = year >= 1950 && year <= 2049;
+  const text = utc ? `${two(year % 100)}${rest}` : `${String(year).padStart(4, '0')}${rest}`;
+  const bytes = new Uint8Array(text.length);
+  for (let i = 0; i < text.length; i++) bytes[i] = text.charCodeAt(i);
+  return derEncode(utc ? DER_TAG.UTC_TIME : DER_TAG.GENERALIZED_TIME, bytes);
+}
+
 /** DER tags used by the encoders here. */
-export const DER_TAG = Object.freeze({ INTEGER: 0x02, BIT_STRING: 0x03, OCTET_STRING: 0x04, NULL: 0x05, OID: 0x06, SEQUENCE: 0x30 });
+export const DER_TAG = Object.freeze({
+  BOOLEAN: 0x01,
+  INTEGER: 0x02,
+  BIT_STRING: 0x03,
+  OCTET_STRING: 0x04,
+  NULL: 0x05,
+  OID: 0x06,
+  UTF8_STRING: 0x0c,
+  PRINTABLE_STRING: 0x13,
+  IA5_STRING: 0x16,
+  UTC_TIME: 0x17,
+  GENERALIZED_TIME: 0x18,
+  SEQUENCE: 0x30,
+  SET: 0x31,
+});

@@ -1,18 +1,22 @@
 import type * as X509 from '@peculiar/x509';
 import { bytesEqual } from '../bytes/equal.js';
-import { DER_TAG, derChildren, readDer } from '../bytes/der.js';
+import { DER_TAG, type DerTlv, derChildren, readDer } from '../bytes/der.js';
 import { fromHex, toHex } from '../bytes/hex.js';
 import type { CryptoProvider, HashName } from '../crypto/provider.js';
+import { ecdsaDerToRaw, ecdsaRawToDer } from '../crypto/ecdsa-signature.js';
 import { EC_CURVE_BYTES, type EcCurve, type EcPublicKey, type PublicKey } from '../crypto/public-key.js';
 import type { Signer } from '../crypto/signer.js';
 import { NvsecError } from '../errors/nvsec-error.js';
 import { curveOfEcParams, ecSpki } from '../pkcs11/token/key-encoding.js';
 import { loadX509 } from '../crypto/x509-library.js';
+import { certificateSubject, csrInfo, deviceExtensions, type EncodedName, encodeName, nameText, parseRequest as parseRequestDer, pem, pemDer, serialOctets, signedDer, tbsCertificate } from './_certificate-der.js';
 
 /**
  * The factory's X.509 certificates: root CA, intermediate (manufacturing) CA, device CSRs and
- * device / TLS server certificates, built with @peculiar/x509 and signed through nvsec's
- * {@link Signer}, so a CA key may sit in a PKCS#11 token, an HSM or memory alike.
+ * device / TLS server certificates, signed through nvsec's {@link Signer}, so a CA key may sit in
+ * a PKCS#11 token, an HSM or memory alike. The per-device path (createCsr, issueDeviceCertificate)
+ * writes its DER directly (./_certificate-der.ts), byte for byte what @peculiar/x509 wrote, at a
+ * fraction of the cost; CAs, server certificates and parsing use the library.
  *
  * Scope: ECDSA on P-256 (signed with SHA-256) and P-384 (SHA-384), for CA and device keys. RSA is
  * not needed for the factory (devices generate EC keys in their token; the CA keys are ours to
@@ -30,9 +34,12 @@ export interface WebCrypto {
 
 /** What {@link loadCertificates} needs: WebCrypto for the library, nvsec's provider for hashing, a random source for serials. */
 export interface CertificateDeps {
-  /** WebCrypto (`globalThis.crypto` on Node): parsing keys, verifying CSR signatures. */
+  /** WebCrypto (`globalThis.crypto` on Node): the library's keys, and checking each signature a {@link Signer} makes (OpenSSL on Node). */
   readonly webCrypto: WebCrypto;
-  /** Hashes what a {@link Signer} signs, and the subject key identifiers (SHA-1, RFC 5280 §4.2.1.2 method 1). */
+  /**
+   * Hashes what a {@link Signer} signs and the subject key identifiers (SHA-1, RFC 5280 §4.2.1.2
+   * method 1); `verifyDigest` checks requests that issueDeviceCertificate gets from elsewhere.
+   */
   readonly crypto: CryptoProvider;
   /** Source of serial numbers; default `crypto.randomBytes`. */
   readonly random?: (length: number) => Uint8Array;
@@ -181,12 +188,17 @@ export interface Certificates {
   createRootCa(params: RootCaParams): Promise<Certificate>;
   /** An intermediate CA signed by `issuer`: CA:TRUE with pathLength (default 0), keyCertSign + cRLSign, SKI, AKI. */
   createIntermediateCa(params: IntermediateCaParams): Promise<Certificate>;
-  /** A PKCS#10 request for the signer's key, signed by it (proof of possession). */
+  /**
+   * A PKCS#10 request for the signer's key, signed by it (proof of possession); the signature is
+   * checked under the signer's public key (KEY_MISMATCH when the signer holds another key).
+   */
   createCsr(params: CsrParams): Promise<CertificateRequest>;
   /**
    * A device (TLS client) certificate for the CSR's key, after checking the CSR's signature:
    * CA:FALSE (critical), keyUsage digitalSignature (critical), extKeyUsage clientAuth, SKI, AKI.
-   * Extensions the CSR asks for are ignored: the CA decides them.
+   * Extensions the CSR asks for are ignored: the CA decides them. A request object returned by
+   * {@link Certificates.createCsr} of this instance, its DER unchanged, was checked there and is
+   * not verified again; any other request is verified with the provider's `verifyDigest`.
    */
   issueDeviceCertificate(params: DeviceCertificateParams): Promise<Certificate>;
   /** A TLS server certificate: CA:FALSE, digitalSignature, extKeyUsage serverAuth, subjectAltName DNS/IP, SKI, AKI. */
@@ -209,7 +221,6 @@ export interface Certificates {
 type LibCrypto = Parameters<typeof X509.X509CertificateGenerator.create>[1];
 type SigningKey = X509.Pkcs10CertificateRequestCreateParams['keys']['privateKey'];
 type SigningAlgorithm = X509.Pkcs10CertificateRequestCreateParams['signingAlgorithm'];
-type ImportKey = (format: 'spki', data: ArrayBuffer, algorithm: { name: string; namedCurve: string }, extractable: boolean, usages: string[]) => Promise<SigningKey>;
 
 const SERIAL_BYTES = 16;
 
@@ -390,6 +401,37 @@ function isPem(data: Uint8Array | string): data is string {
   return typeof data === 'string';
 }
 
+/** `date` without its milliseconds, as a certificate holds it. */
+function wholeSecond(date: Date): Date {
+  const t = date.getTime();
+  return new Date(t - (((t % 1000) + 1000) % 1000));
+}
+
+/** A request object whose PEM is made on first read. */
+function fastRequest(der: Uint8Array, subject: string, publicKey: EcPublicKey): CertificateRequest {
+  let text: string | undefined;
+  return {
+    der,
+    get pem() {
+      return (text ??= pem('CERTIFICATE REQUEST', der));
+    },
+    subject,
+    publicKey,
+  };
+}
+
+/** A certificate object whose PEM is made on first read. */
+function fastCertificate(der: Uint8Array, fields: Omit<Certificate, 'der' | 'pem'>): Certificate {
+  let text: string | undefined;
+  return {
+    der,
+    get pem() {
+      return (text ??= pem('CERTIFICATE', der));
+    },
+    ...fields,
+  };
+}
+
 /**
  * Loads @peculiar/x509 (and its Reflect polyfill) and returns the factory's certificate
  * operations over `deps`. The library is imported once, on the first call.
@@ -524,6 +566,121 @@ export async function loadCertificates(deps: CertificateDeps): Promise<Certifica
     return parts;
   };
 
+  /**
+   * The DER and library text of a subject: the plain names directly, the rest through the
+   * library (escapes, quotes, "+", OIDs as types), which gives the same bytes for plain names.
+   */
+  const subjectName = (text: string): EncodedName => {
+    const plain = encodeName(text);
+    if (plain !== null) return plain;
+    let der: Uint8Array;
+    try {
+      der = new Uint8Array(new x.Name(text).toArrayBuffer());
+    } catch (e) {
+      throw new RangeError(`"subject" is not a distinguished name such as "CN=device-0001, O=Acme" (${e instanceof Error ? e.message : String(e)})`, { cause: e });
+    }
+    return { der, text: new x.Name(ab(der)).toString() };
+  };
+
+  /** The library's text of the DER Name at `name` in `der`. */
+  const textOfName = (der: Uint8Array, name: DerTlv): string =>
+    nameText(der, name) ?? new x.Name(ab(der.subarray(name.offset, name.end))).toString();
+
+  /** An issuer certificate's subject Name, as raw DER and text, read once per certificate object. */
+  const issuerNames = new WeakMap<Certificate, EncodedName>();
+  const issuerNameOf = (certificate: Certificate): EncodedName => {
+    let n = issuerNames.get(certificate);
+    if (n === undefined) {
+      const der = certificateSubject(certificate.der);
+      n = { der, text: textOfName(der, readDer(der, 0)) };
+      issuerNames.set(certificate, n);
+    }
+    return n;
+  };
+
+  /** A parsed request: its DER parts, subject and key. */
+  interface ReadRequest {
+    readonly der: Uint8Array;
+    readonly info: Uint8Array;
+    readonly subject: string;
+    /** The subject Name's DER when it is the plain-name encoding of `subject` (so it can be reused as is). */
+    readonly subjectDer: Uint8Array | null;
+    readonly publicKey: EcPublicKey;
+    readonly hash: HashName | null;
+    readonly signature: Uint8Array | null;
+  }
+
+  /** Parses a request with the DER reader (CSR_UNREADABLE when it is not one; KEY_UNSUPPORTED for keys other than EC P-256/P-384). */
+  const readRequest = (data: CertificateRequest | Uint8Array | string): ReadRequest => {
+    let der: Uint8Array;
+    if (typeof data === 'string') der = pemDer('CERTIFICATE REQUEST', data) ?? new Uint8Array(parseRequest(data).rawData);
+    else der = data instanceof Uint8Array ? data : data.der;
+    let parts: ReturnType<typeof parseRequestDer>;
+    let subject: string;
+    try {
+      parts = parseRequestDer(der);
+      subject = textOfName(der, parts.subject);
+    } catch (e) {
+      throw new NvsecError('CSR_UNREADABLE', `not a PKCS#10 certificate request (DER or PEM): ${e instanceof Error ? e.message : String(e)}`, { cause: e });
+    }
+    const publicKey = publicKeyOfSpki(parts.spki, 'the request');
+    const subjectDer = der.slice(parts.subject.offset, parts.subject.end);
+    const plain = encodeName(subject);
+    return { der, info: parts.info, subject, subjectDer: plain !== null && bytesEqual(plain.der, subjectDer) ? subjectDer : null, publicKey, hash: parts.hash, signature: parts.signature };
+  };
+
+  /** Requests made by createCsr, with the DER whose self-signature it checked. */
+  const verifiedRequests = new WeakMap<CertificateRequest, Uint8Array>();
+
+  /** Whether a request's self-signature verifies (ECDSA, with the provider). */
+  const verifyParsedRequest = async (req: ReadRequest, input: CertificateRequest | Uint8Array | string): Promise<boolean> => {
+    if (typeof input === 'object' && !(input instanceof Uint8Array)) {
+      const checked = verifiedRequests.get(input);
+      if (checked !== undefined && bytesEqual(checked, req.der)) return true; // createCsr checked these very bytes
+    }
+    if (req.hash === null || req.signature === null) return false;
+    let raw: Uint8Array;
+    try {
+      const w = EC_CURVE_BYTES[req.publicKey.curve];
+      raw = ecdsaDerToRaw(req.signature, w);
+      if (!bytesEqual(ecdsaRawToDer(raw), req.signature)) return false; // not DER (OpenSSL refuses BER signatures too)
+    } catch {
+      return false;
+    }
+    return provider.verifyDigest(req.publicKey, req.hash, provider.digest(req.hash, req.info), raw);
+  };
+
+  /** Verifying keys of signers, imported into WebCrypto once per signer. */
+  const verifyKeys = new WeakMap<Signer, Promise<object>>();
+  const subtle = deps.webCrypto.subtle as {
+    importKey(format: 'raw', data: ArrayBuffer, algorithm: { name: string; namedCurve: string }, extractable: boolean, usages: string[]): Promise<object>;
+    verify(algorithm: { name: string; hash: string }, key: object, signature: ArrayBuffer, data: ArrayBuffer | Uint8Array): Promise<boolean>;
+  };
+
+  /**
+   * Signs `tbs` with a signer and checks the signature under the signer's claimed key (OpenSSL
+   * through WebCrypto, the raw point imported once per signer, ~0.1 ms; @noble/curves behind
+   * `provider.verifyDigest` takes ~2 ms): a signer that holds another key than it claims (a
+   * wrong token handle) is refused rather than leaving certificates that fail in the field.
+   */
+  const signChecked = async (signer: Signer, key: EcPublicKey & { curve: 'P-256' | 'P-384' }, hash: HashName, tbs: Uint8Array): Promise<Uint8Array> => {
+    const signature = await signer.sign(provider.digest(hash, tbs), hash);
+    let verifyKey = verifyKeys.get(signer);
+    if (verifyKey === undefined) {
+      verifyKey = subtle.importKey('raw', ab(pointOf(key)), { name: 'ECDSA', namedCurve: key.curve }, false, ['verify']);
+      verifyKeys.set(signer, verifyKey);
+    }
+    let imported: object;
+    try {
+      imported = await verifyKey;
+    } catch (e) {
+      throw new NvsecError('KEY_UNSUPPORTED', `the signer's public key is not a valid ${key.curve} point (${e instanceof Error ? e.message : String(e)})`, { cause: e });
+    }
+    const ok = signature.length === 2 * EC_CURVE_BYTES[key.curve] && (await subtle.verify({ name: 'ECDSA', hash: HASH_OF_CURVE[key.curve]!.webName }, imported, ab(signature), tbs));
+    if (!ok) throw new NvsecError('KEY_MISMATCH', `the signer's signature does not verify under its public key: it signs with another key than it claims (a wrong token handle?)`);
+    return signature;
+  };
+
   const endEntityExtensions = (subjectKeyId: Uint8Array, issuerKeyId: Uint8Array, eku: string): X509.Extension[] => [
     new x.BasicConstraintsExtension(false, undefined, true),
     new x.KeyUsagesExtension(x.KeyUsageFlags.digitalSignature, true),
@@ -584,42 +741,51 @@ export async function loadCertificates(deps: CertificateDeps): Promise<Certifica
     async createCsr(params) {
       checkSubject(params.subject, 'subject');
       const key = ecKey(params.signer.publicKey, 'the device signer');
-      const publicKey = await (deps.webCrypto.subtle as { importKey: ImportKey }).importKey('spki', ab(spkiOf(key, 'the device key')), { name: 'ECDSA', namedCurve: key.curve }, true, ['verify']);
-      const req = await x.Pkcs10CertificateRequestGenerator.create(
-        {
-          name: params.subject,
-          keys: { privateKey: shim.keyFor(params.signer) as SigningKey, publicKey },
-          signingAlgorithm: { name: 'ECDSA', hash: HASH_OF_CURVE[key.curve]!.webName } as SigningAlgorithm,
-        },
-        webCrypto,
-      );
-      return toRequest(req);
+      const name = subjectName(params.subject);
+      const hash = HASH_OF_CURVE[key.curve]!.hash;
+      const info = csrInfo(name.der, spkiOf(key, 'the device key'));
+      // Checking the signer checks the request's self-signature: issueDeviceCertificate need not
+      // check this request object again.
+      const signature = await signChecked(params.signer, key, hash, info);
+      const der = signedDer(info, hash, signature);
+      const request = fastRequest(der, name.text, { kind: 'ec', curve: key.curve, x: key.x.slice(), y: key.y.slice() });
+      verifiedRequests.set(request, der.slice());
+      return request;
     },
 
     async issueDeviceCertificate(params) {
       checkValidity(params.validity, 'validity');
       checkSerial(params.serial);
       if (params.subject !== undefined) checkSubject(params.subject, 'subject');
-      const req = parseRequest(params.csr);
-      const request = toRequest(req);
-      const key = ecKey(request.publicKey, 'the CSR key');
-      if (!(await verifyRequest(req))) {
-        throw new NvsecError('CSR_SIGNATURE_INVALID', `the CSR of "${request.subject}" does not verify with its own key: it was altered or not signed by that key; refusing to certify it`);
+      const req = readRequest(params.csr);
+      const key = ecKey(req.publicKey, 'the CSR key');
+      if (!(await verifyParsedRequest(req, params.csr))) {
+        throw new NvsecError('CSR_SIGNATURE_INVALID', `the CSR of "${req.subject}" does not verify with its own key: it was altered or not signed by that key; refusing to certify it`);
       }
-      const subject = params.subject ?? request.subject;
+      const subject = params.subject ?? req.subject;
       if (subject.trim() === '') throw new NvsecError('CSR_NO_SUBJECT', 'the CSR has an empty subject: pass "subject" to name the device');
       const issuer = issuerParts(params.issuer);
+      const issuerName = issuerNameOf(params.issuer.certificate);
+      const name = subject === req.subject && req.subjectDer !== null ? { der: req.subjectDer, text: req.subject } : subjectName(subject);
       const ski = keyId(key);
-      return sign({
-        subjectKeyId: ski,
-        subject,
-        issuerName: issuer.name,
-        publicKey: key,
-        signer: params.issuer.signer,
-        validity: params.validity,
-        serial: params.serial,
-        extensions: endEntityExtensions(ski, issuer.keyId, x.ExtendedKeyUsage.clientAuth),
+      const signerKey = ecKey(params.issuer.signer.publicKey, 'the issuer signer');
+      const hash = HASH_OF_CURVE[signerKey.curve]!.hash;
+      const serial = serialOctets(params.serial ?? randomSerial(random));
+      const notBefore = wholeSecond(params.validity.notBefore);
+      const notAfter = wholeSecond(params.validity.notAfter);
+      const tbs = tbsCertificate({
+        serial,
+        hash,
+        issuer: issuerName.der,
+        notBefore,
+        notAfter,
+        subject: name.der,
+        spki: spkiOf(key, 'the subject key'),
+        extensions: deviceExtensions(ski, issuer.keyId),
       });
+      const signature = await signChecked(params.issuer.signer, signerKey, hash, tbs);
+      const der = signedDer(tbs, hash, signature);
+      return fastCertificate(der, { serial: toHex(serial), subject: name.text, issuer: issuerName.text, notBefore, notAfter, publicKey: key, subjectKeyId: ski });
     },
 
     async issueServerCertificate(params) {
