@@ -1,12 +1,14 @@
 import type { Command } from 'commander';
 import { bootDevice, type BootReport } from '../device/boot.js';
 import { DeviceBootError } from '../device/device-boot-error.js';
+import { reprogramApp } from '../device/device-image.js';
 import { readDeviceBundle } from '../node/device-bundle.js';
 import { FileFlash } from '../node/file-flash.js';
 import { nodeCrypto } from '../node/node-crypto.js';
 import { loadNodeKeyCrypto } from '../node/node-key-crypto.js';
 import { registerDeviceConnectCommand } from './device-connect.js';
 import { readPin, USER_PIN } from './_token-input.js';
+import { readBinaryFile } from './_files.js';
 import { runAction } from './_run.js';
 
 interface BootOptions {
@@ -22,11 +24,11 @@ interface BootOptions {
 export function deviceCommandGroup(program: Command): Command {
   return (
     program.commands.find((c) => c.name() === 'device') ??
-    program.command('device').description('An emulated device from its bundle (flash image and eFuses): boot it, connect it')
+    program.command('device').description('An emulated device from its bundle (flash image and eFuses): boot it, re-flash its app, connect it')
   );
 }
 
-/** `nvsec device boot` (boot a provisioned device's bundle and print who it is) and `nvsec device connect`. */
+/** `nvsec device boot` (boot a provisioned device's bundle and print who it is), `device flash-app` and `device connect`. */
 export function registerDeviceCommands(program: Command): void {
   const device = deviceCommandGroup(program);
   device
@@ -49,7 +51,41 @@ Examples:
   nvsec device boot out/dev-000001 --json --pin-file pin.txt`,
     )
     .action(runAction((bundle: string, opts: BootOptions) => boot(bundle, opts)));
+  device
+    .command('flash-app')
+    .argument('<bundle>', 'device bundle folder')
+    .argument('<app>', 'the new app image, signed with the factory code-signing key (app-signed.bin, espsecure sign-data output)')
+    .description("Re-flash the device's app (an OTA update or a re-flash): checked against the eFuse digests, written flash-encrypted; NVS and the credentials stay")
+    .option('--json', 'print the result as JSON')
+    .addHelpText(
+      'after',
+      `
+The app is verified as the bootloader would (Secure Boot V2 against the eFuse key digests) before
+anything is written: an app the device would refuse to boot is refused here and flash.bin is left
+as it was. Only the app partition changes; the NVS partitions, and with them the token's keys and
+certificates, are untouched.
+
+Example:
+  nvsec device flash-app out/dev-000001 factory/app-signed.bin`,
+    )
+    .action(runAction((bundle: string, app: string, opts: { json?: boolean }) => flashApp(bundle, app, opts)));
   registerDeviceConnectCommand(device);
+}
+
+async function flashApp(dir: string, appFile: string, opts: { json?: boolean }): Promise<void> {
+  const app = readBinaryFile(appFile, 'app image');
+  const bundle = readDeviceBundle(dir);
+  const flash = FileFlash.open(bundle.flashFile);
+  try {
+    await reprogramApp(flash, bundle.efuse, app, nodeCrypto);
+    flash.sync();
+  } finally {
+    flash.close();
+    bundle.efuse.destroy();
+  }
+  const result = { ok: true, id: bundle.manifest.id, app: appFile, bytes: app.length };
+  if (opts.json) console.log(JSON.stringify(result, null, 2));
+  else console.log(`${bundle.manifest.id}: wrote ${appFile} (${app.length} bytes) into the app partition, flash-encrypted; NVS and the credentials are unchanged`);
 }
 
 async function boot(dir: string, opts: BootOptions): Promise<void> {
