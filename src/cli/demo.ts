@@ -121,7 +121,7 @@ async function demo(out: string): Promise<void> {
 
   step(7, 'Done');
   say(`everything is in ${out}. Try:`);
-  say(`  nvsec device boot ${path.join(batchDir, '<device-id>')} --pin ${m.token.userPin}   (the firmware PIN, token.userPin in factory.json)`);
+  say(`  nvsec device boot ${path.join(batchDir, '<device-id>')} --pin <the firmware PIN: token.userPin in ${path.join(factoryDir, FACTORY_FILES.manifest)}>`);
   say(`  nvsec registry list --registry sqlite:${path.join(factoryDir, FACTORY_FILES.registry)}`);
 }
 
@@ -145,7 +145,13 @@ async function talk(device: BootedDevice, port: number, factoryDir: string): Pro
   }
 }
 
-/** A mutual-TLS server for the demo: its certificate from the factory root, client certificates checked by OpenSSL and the registry. */
+/**
+ * A mutual-TLS server for the demo: client certificates checked by OpenSSL against the factory
+ * root, then against the registry. Demo shortcuts, not to copy: the offline root key signs the
+ * server's certificate here (a real server has its own CA, pinned with `device connect --ca`), and
+ * revocation is answered after the handshake; a real server loads `nvsec registry crl` so OpenSSL
+ * refuses a revoked device inside the handshake.
+ */
 async function startServer(factoryDir: string, passphrase: string, registry: DeviceRegistry): Promise<{ port: number; close(): void }> {
   const certs = await nodeCertificates();
   const rootKey = readCaKey(path.join(factoryDir, FACTORY_FILES.rootKey), passphrase);

@@ -1,3 +1,4 @@
+import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { SingleBar } from 'cli-progress';
@@ -24,7 +25,19 @@ interface ProvisionOptions {
 const rejects = (e: unknown): boolean =>
   e instanceof RangeError ||
   (e instanceof NvsecError &&
-    ['FACTORY_MISSING', 'FACTORY_NO_PASSPHRASE', 'PROVISION_OUT_NOT_EMPTY', 'PROVISION_NO_BATCH', 'PROVISION_FACTORY_MISMATCH', 'PROVISION_COUNT_MISMATCH', 'REGISTRY_UNSUPPORTED', 'CLI_BAD_OPTION'].includes(e.code));
+    [
+      'FACTORY_MISSING',
+      'FACTORY_NO_PASSPHRASE',
+      'KEY_PASSPHRASE',
+      'PROVISION_OUT_NOT_EMPTY',
+      'PROVISION_NO_BATCH',
+      'PROVISION_BATCH_CORRUPT',
+      'PROVISION_FACTORY_MISMATCH',
+      'PROVISION_COUNT_MISMATCH',
+      'PROVISION_REGISTRY_MISMATCH',
+      'REGISTRY_UNSUPPORTED',
+      'CLI_BAD_OPTION',
+    ].includes(e.code));
 
 /** `nvsec provision`: make a batch of devices from a factory. */
 export function registerProvisionCommand(program: Command): void {
@@ -62,15 +75,20 @@ Examples:
 }
 
 async function provision(opts: ProvisionOptions, cmd: Command): Promise<void> {
-  const workers = Number(opts.workers);
-  if (!Number.isSafeInteger(workers) || workers < 0 || workers > 64) usageError(cmd, `--workers must be 0..64, got "${opts.workers}"`);
+  const whole = (text: string | undefined): number => (text !== undefined && /^\d{1,7}$/.test(text.trim()) ? Number(text) : NaN);
+  const workers = whole(opts.workers);
+  if (!(workers <= 64)) usageError(cmd, `--workers must be 0..64, got "${opts.workers}"`);
   let count: number | undefined;
   if (opts.count !== undefined) {
-    count = Number(opts.count);
-    if (!Number.isSafeInteger(count) || count < 1) usageError(cmd, `--count must be a positive integer, got "${opts.count}"`);
+    count = whole(opts.count);
+    if (!(count >= 1 && count <= 1_000_000)) usageError(cmd, `--count must be 1..1000000, got "${opts.count}"`);
   }
   if (count === undefined && opts.resume !== true) usageError(cmd, '--count is required for a new batch (or --resume to finish the batch in --out)');
   const passphrase = factoryPassphrase(opts);
+  // The factory first: a mistyped --factory must not leave a registry.db behind.
+  if (!fs.existsSync(path.join(opts.factory, FACTORY_FILES.manifest))) {
+    throw new NvsecError('FACTORY_MISSING', `${opts.factory} is not a factory: it has no ${FACTORY_FILES.manifest} (create one with \`nvsec factory init --dir ${opts.factory}\`)`);
+  }
   const registry = await openRegistry(opts.registry ?? `sqlite:${path.join(opts.factory, FACTORY_FILES.registry)}`);
   const stop = new AbortController();
   const onSigint = (): void => {

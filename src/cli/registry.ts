@@ -2,7 +2,7 @@ import * as os from 'node:os';
 import { type Command, Option } from 'commander';
 import { NvsecError } from '../errors/nvsec-error.js';
 import { openRegistry } from '../node/sqlite-registry.js';
-import { type AuditEntry, type DeviceRecord, type DeviceRegistry, RegistryError } from '../provision/registry.js';
+import { type AuditEntry, type DeviceRecord, type DeviceRegistry, REGISTRY_ACTIONS, RegistryError } from '../provision/registry.js';
 import { runAction } from './_run.js';
 import { factoryPassphrase } from './factory.js';
 import { writeFileAtomic } from '../node/atomic-file.js';
@@ -70,7 +70,7 @@ export function registerRegistryCommands(program: Command): void {
   common(
     group
       .command('crl')
-      .description("Write the manufacturing CA's CRL: every revoked device of the factory, signed by its intermediate CA")
+      .description("Write the manufacturing CA's CRL: every revoked device of the factory, and every certificate voided by provision --resume, signed by its intermediate CA")
       .requiredOption('--factory <dir>', 'the factory folder (its intermediate CA signs the CRL)')
       .requiredOption('--out <file>', 'where to write the CRL (PEM "X509 CRL"; .der for DER)')
       .option('--days <n>', 'days until the next CRL is due (nextUpdate)', '7')
@@ -100,10 +100,16 @@ async function writeCrl(registry: DeviceRegistry, opts: CrlOptions): Promise<voi
   try {
     const revoked: RevokedCertificate[] = [];
     const factoryOfBatch = new Map<string, string | null>();
+    const ours = async (batchId: string): Promise<boolean> => {
+      if (!factoryOfBatch.has(batchId)) factoryOfBatch.set(batchId, (await registry.batch(batchId))?.factoryId ?? null);
+      return factoryOfBatch.get(batchId) === factory.manifest.id; // another factory's devices are its own CA's to list
+    };
     for (const d of await registry.list({ status: 'revoked' })) {
-      if (!factoryOfBatch.has(d.batchId)) factoryOfBatch.set(d.batchId, (await registry.batch(d.batchId))?.factoryId ?? null);
-      if (factoryOfBatch.get(d.batchId) !== factory.manifest.id) continue; // another factory's device: its CA lists it
-      revoked.push({ serial: d.serial, revokedAt: new Date(d.revokedAt ?? d.createdAt) });
+      if (await ours(d.batchId)) revoked.push({ serial: d.serial, revokedAt: new Date(d.revokedAt ?? d.createdAt) });
+    }
+    // Certificates of devices never recorded (removed by provision --resume): superseded by the device made again.
+    for (const v of await registry.auditLog({ action: REGISTRY_ACTIONS.CERTIFICATE_VOID })) {
+      if (typeof v.detail.serial === 'string' && (await ours(v.batchId))) revoked.push({ serial: v.detail.serial, revokedAt: new Date(v.time), reason: 'superseded' });
     }
     const now = new Date();
     const crl = await factory.certificates.createCrl({ issuer: factory.profile.issuer, revoked, thisUpdate: now, nextUpdate: new Date(now.getTime() + days * 86_400_000) });

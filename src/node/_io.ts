@@ -8,17 +8,23 @@ export function writeFully(fd: number, data: Uint8Array, position: number | null
   }
 }
 
+/** Errors of file systems that refuse fsync on a directory (there the rename or unlink is already durable). */
+const DIR_SYNC_REFUSED = new Set(['EINVAL', 'ENOTSUP', 'EISDIR', 'EPERM', 'EBADF']);
+
 /**
  * fsyncs a directory so a rename or unlink in it is durable. Some file systems refuse fsync on a
- * directory; there the operation is already durable, so that refusal is ignored.
+ * directory; that refusal is ignored. Any other failure (EIO, ENOENT…) is thrown: the caller must
+ * not go on as if the change were on disk.
+ *
+ * @throws the file system's error, except a refusal to sync a directory
  */
 export function syncDir(dir: string): void {
   let fd: number | undefined;
   try {
     fd = fs.openSync(dir, 'r');
     fs.fsyncSync(fd);
-  } catch {
-    // refused: nothing more can be done, and the rename/unlink stands
+  } catch (e) {
+    if (!DIR_SYNC_REFUSED.has((e as NodeJS.ErrnoException).code ?? '')) throw e;
   } finally {
     if (fd !== undefined) fs.closeSync(fd);
   }

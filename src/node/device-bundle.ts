@@ -35,7 +35,8 @@ export interface DeviceManifest {
   /** flash.bin as the factory wrote it: its SHA-256 (the device changes its flash as it runs: NV seed, token). */
   readonly flash: { readonly file: string; readonly size: number; readonly sha256: string };
   readonly efuse: { readonly file: string; readonly summary: string };
-  readonly certificate: { readonly subject: string; readonly issuer: string; readonly serial: string };
+  /** The device certificate: its names, serial and the SHA-256 of its DER (what the registry records as certSha256). */
+  readonly certificate: { readonly subject: string; readonly issuer: string; readonly serial: string; readonly sha256: string };
   readonly createdAt: string;
 }
 
@@ -119,7 +120,7 @@ export function stageDeviceBundle(dir: string, options: WriteDeviceBundleOptions
       },
       flash: { file: DEVICE_BUNDLE_FILES.flash, size: flash.length, sha256: crypto.createHash('sha256').update(flash).digest('hex') },
       efuse: { file: DEVICE_BUNDLE_FILES.efuse, summary: DEVICE_BUNDLE_FILES.efuseSummary },
-      certificate: { subject: facts.subject, issuer: facts.issuer, serial: facts.serial },
+      certificate: { subject: facts.subject, issuer: facts.issuer, serial: facts.serial, sha256: crypto.createHash('sha256').update(options.certificate).digest('hex') },
       createdAt: (options.now?.() ?? new Date()).toISOString(),
     };
     writeNew(path.join(tmp, DEVICE_BUNDLE_FILES.flash), flash, 0o600);

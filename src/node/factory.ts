@@ -2,17 +2,21 @@ import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { EFUSE_CHIPS, type EfuseChip } from '../boot/efuse-fields.js';
+import { parseAppImage } from '../boot/app-image.js';
 import { signImage, verifyWithKey } from '../boot/secure-boot-v2.js';
 import { publicKeyDigest } from '../boot/signature-block.js';
+import { bytesEqual } from '../bytes/equal.js';
 import { toHex } from '../bytes/hex.js';
 import { buildDemoApp } from '../device/demo-app.js';
 import { DEFAULT_FLASH_SIZE, DEFAULT_PARTITION_CSV, type DeviceFlashLayout, flashLayoutFromCsv } from '../device/flash-layout.js';
+import { errorMessage } from '../errors/error-message.js';
 import { NvsecError } from '../errors/nvsec-error.js';
 import { encodePartitionTable } from '../partition-table/binary.js';
 import { type Certificate, type Certificates, loadCertificates } from '../provision/certificates.js';
 import type { FactoryProfile } from '../provision/device-provisioner.js';
 import { writeFileAtomic } from './atomic-file.js';
-import { readCaKey, writeCaKey } from './ca-key.js';
+import { generateCaKey, readCaKey, writeCaKey } from './ca-key.js';
+import { syncDir } from './_io.js';
 import { nodeCrypto } from './node-crypto.js';
 import { generateSigningKey, readSigningKey } from './signing-key.js';
 
@@ -91,6 +95,8 @@ export interface InitFactoryOptions {
 }
 
 const YEAR_MS = 365 * 86_400_000;
+/** Certificates start this much in the past, so a device whose clock lags accepts them. */
+const BACKDATE_MS = 5 * 60_000;
 const PREFIX = /^[A-Za-z0-9][A-Za-z0-9_-]{0,15}$/;
 const DEFAULT_ORGANIZATION = 'nvsec demo';
 
@@ -116,80 +122,102 @@ export async function initFactory(dir: string, options: InitFactoryOptions): Pro
   if (!Number.isSafeInteger(pinIterations) || pinIterations < 1000) throw new RangeError(`"pinIterations" must be an integer >= 1000, got ${String(pinIterations)}`);
   if (!Number.isSafeInteger(validityDays) || validityDays < 1) throw new RangeError(`"deviceValidityDays" must be a positive integer, got ${String(validityDays)}`);
   if (/[,=+<>#;\\"]/.test(organization) || organization.trim() === '') throw new RangeError(`"organization" must be plain text without , = + < > # ; \\ or ", got "${organization}"`);
-  const file = (name: string): string => path.join(dir, name);
-  if (fs.existsSync(file(FACTORY_FILES.manifest))) throw new NvsecError('FACTORY_EXISTS', `${dir} already holds a factory (${FACTORY_FILES.manifest}): choose an empty folder`);
-  fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
-
-  const now = (options.now ?? (() => new Date()))();
-  const certs = await nodeCertificates();
-  const write = (name: string, data: string | Uint8Array, mode = 0o644): void =>
-    writeFileAtomic(file(name), typeof data === 'string' ? new TextEncoder().encode(data) : data, { mode, exclusive: true });
-
-  // Root and intermediate CA.
-  const rootPem = String(crypto.generateKeyPairSync('ec', { namedCurve: 'secp384r1' }).privateKey.export({ format: 'pem', type: 'pkcs8' }));
-  writeCaKey(file(FACTORY_FILES.rootKey), rootPem, options.passphrase);
-  const rootKey = readCaKey(file(FACTORY_FILES.rootKey), options.passphrase);
-  const interKey = (() => {
-    const pem = String(crypto.generateKeyPairSync('ec', { namedCurve: 'prime256v1' }).privateKey.export({ format: 'pem', type: 'pkcs8' }));
-    writeCaKey(file(FACTORY_FILES.intermediateKey), pem, options.passphrase);
-    return readCaKey(file(FACTORY_FILES.intermediateKey), options.passphrase);
-  })();
-  const root = await certs.createRootCa({
-    subject: `O=${organization}, CN=${organization} Root CA`,
-    signer: rootKey.signer!,
-    notBefore: now,
-    notAfter: new Date(now.getTime() + 20 * YEAR_MS),
-  });
-  const intermediate = await certs.createIntermediateCa({
-    subject: `O=${organization}, CN=${organization} Manufacturing CA`,
-    publicKey: interKey.publicKey,
-    issuer: { certificate: root, signer: rootKey.signer! },
-    notBefore: now,
-    notAfter: new Date(now.getTime() + 10 * YEAR_MS),
-  });
-  rootKey.signer!.destroy?.();
-  interKey.signer!.destroy?.();
-  write(FACTORY_FILES.rootCertificate, root.pem);
-  write(FACTORY_FILES.intermediateCertificate, intermediate.pem);
-
-  // Code signing: the key, then the app it signs.
+  if (fs.existsSync(dir) && fs.readdirSync(dir).length > 0) {
+    throw new NvsecError('FACTORY_EXISTS', `${dir} is not empty${fs.existsSync(path.join(dir, FACTORY_FILES.manifest)) ? ' (it holds a factory)' : ''}: a factory is created in an empty or new folder`);
+  }
+  // Every input is checked before anything is written.
   const signingPem = options.codeSigningKeyPem ?? generateSigningKey('rsa3072');
   const signing = readSigningKey(signingPem, 'the code-signing key');
   if (signing.signer === null || signing.publicKey.kind !== 'rsa' || signing.publicKey.n.length !== 384) {
     throw new NvsecError('KEY_UNSUPPORTED', 'The code-signing key must be an RSA-3072 private key: the ESP32-C3 ROM verifies Secure Boot V2 with RSA-PSS 3072');
   }
-  writeCaKey(file(FACTORY_FILES.codeSigningKey), signingPem, options.passphrase);
-  write(FACTORY_FILES.codeSigningPublicKey, signing.publicKeyPem);
-  const app = options.app ?? buildDemoApp(nodeCrypto);
-  const signedApp = (await signImage(nodeCrypto, app, [signing.signer])).image;
-  signing.signer.destroy?.();
-  write(FACTORY_FILES.app, app);
-  write(FACTORY_FILES.signedApp, signedApp);
-
-  // The partition table.
   const layout = flashLayoutFromCsv('default-2mb', 'esp32c3', DEFAULT_FLASH_SIZE, DEFAULT_PARTITION_CSV);
-  write(FACTORY_FILES.partitionCsv, layout.csv);
-  write(FACTORY_FILES.partitionTable, encodePartitionTable(layout.entries, nodeCrypto));
+  const app = options.app ?? buildDemoApp(nodeCrypto);
+  checkAppImage(app, layout.chip, 'The app (--app)');
 
-  const info = (c: Certificate, certificate: string, key: string): FactoryCertificateInfo => ({ certificate, key, subject: c.subject, serial: c.serial, notAfter: c.notAfter.toISOString() });
-  const manifest: FactoryManifest = {
-    format: FACTORY_FORMAT,
-    version: 1,
-    id: `f-${toHex(nodeCrypto.randomBytes(4))}`,
-    organization,
-    createdAt: now.toISOString(),
-    chip: layout.chip,
-    flash: { layout: layout.name, size: layout.flashSize, partitionCsv: FACTORY_FILES.partitionCsv, partitionTable: FACTORY_FILES.partitionTable },
-    rootCa: info(root, FACTORY_FILES.rootCertificate, FACTORY_FILES.rootKey),
-    intermediateCa: info(intermediate, FACTORY_FILES.intermediateCertificate, FACTORY_FILES.intermediateKey),
-    jitpCertificate: FACTORY_FILES.intermediateCertificate,
-    codeSigning: { scheme: 'rsa3072', key: FACTORY_FILES.codeSigningKey, publicKey: FACTORY_FILES.codeSigningPublicKey, digest: toHex(publicKeyDigest(nodeCrypto, signing.publicKey)) },
-    app: { image: FACTORY_FILES.app, signed: FACTORY_FILES.signedApp, sha256: toHex(nodeCrypto.digest('sha256', signedApp)), version: options.app === undefined ? '1.0.0' : null },
-    token: { label: 'nvsec device', userPin: options.userPin ?? toHex(nodeCrypto.randomBytes(8)), pinIterations },
-    device: { idPrefix, organization, validityDays },
-  };
-  write(FACTORY_FILES.manifest, `${JSON.stringify(manifest, null, 2)}\n`);
-  return manifest;
+  // Everything is written into a temporary folder beside `dir`, then renamed into place: a failure leaves nothing.
+  const parent = path.dirname(path.resolve(dir));
+  fs.mkdirSync(parent, { recursive: true });
+  const tmp = fs.mkdtempSync(path.join(parent, `.${path.basename(dir)}.tmp-`));
+  fs.chmodSync(tmp, 0o700);
+  const file = (name: string): string => path.join(tmp, name);
+  const write = (name: string, data: string | Uint8Array, mode = 0o644): void =>
+    writeFileAtomic(file(name), typeof data === 'string' ? new TextEncoder().encode(data) : data, { mode, exclusive: true });
+  try {
+    const now = (options.now ?? (() => new Date()))();
+    const notBefore = new Date(now.getTime() - BACKDATE_MS); // as the devices: a clock a little behind still accepts them
+    const certs = await nodeCertificates();
+    const rootKey = generateCaKey(file(FACTORY_FILES.rootKey), 'P-384', options.passphrase);
+    const interKey = generateCaKey(file(FACTORY_FILES.intermediateKey), 'P-256', options.passphrase);
+    const root = await certs.createRootCa({ subject: `O=${organization}, CN=${organization} Root CA`, signer: rootKey.signer!, notBefore, notAfter: new Date(now.getTime() + 20 * YEAR_MS) });
+    const intermediate = await certs.createIntermediateCa({
+      subject: `O=${organization}, CN=${organization} Manufacturing CA`,
+      publicKey: interKey.publicKey,
+      issuer: { certificate: root, signer: rootKey.signer! },
+      notBefore,
+      notAfter: new Date(now.getTime() + 10 * YEAR_MS),
+    });
+    rootKey.signer!.destroy?.();
+    interKey.signer!.destroy?.();
+    write(FACTORY_FILES.rootCertificate, root.pem);
+    write(FACTORY_FILES.intermediateCertificate, intermediate.pem);
+
+    writeCaKey(file(FACTORY_FILES.codeSigningKey), signingPem, options.passphrase);
+    write(FACTORY_FILES.codeSigningPublicKey, signing.publicKeyPem);
+    const signedApp = (await signImage(nodeCrypto, app, [signing.signer])).image;
+    signing.signer.destroy?.();
+    write(FACTORY_FILES.app, app);
+    write(FACTORY_FILES.signedApp, signedApp);
+    write(FACTORY_FILES.partitionCsv, layout.csv);
+    write(FACTORY_FILES.partitionTable, encodePartitionTable(layout.entries, nodeCrypto));
+
+    const info = (c: Certificate, certificate: string, key: string): FactoryCertificateInfo => ({ certificate, key, subject: c.subject, serial: c.serial, notAfter: c.notAfter.toISOString() });
+    const manifest: FactoryManifest = {
+      format: FACTORY_FORMAT,
+      version: 1,
+      id: `f-${toHex(nodeCrypto.randomBytes(8))}`,
+      organization,
+      createdAt: now.toISOString(),
+      chip: layout.chip,
+      flash: { layout: layout.name, size: layout.flashSize, partitionCsv: FACTORY_FILES.partitionCsv, partitionTable: FACTORY_FILES.partitionTable },
+      rootCa: info(root, FACTORY_FILES.rootCertificate, FACTORY_FILES.rootKey),
+      intermediateCa: info(intermediate, FACTORY_FILES.intermediateCertificate, FACTORY_FILES.intermediateKey),
+      jitpCertificate: FACTORY_FILES.intermediateCertificate,
+      codeSigning: { scheme: 'rsa3072', key: FACTORY_FILES.codeSigningKey, publicKey: FACTORY_FILES.codeSigningPublicKey, digest: toHex(publicKeyDigest(nodeCrypto, signing.publicKey)) },
+      app: { image: FACTORY_FILES.app, signed: FACTORY_FILES.signedApp, sha256: toHex(nodeCrypto.digest('sha256', signedApp)), version: appVersion(app, layout.chip) },
+      token: { label: 'nvsec device', userPin: options.userPin ?? toHex(nodeCrypto.randomBytes(8)), pinIterations },
+      device: { idPrefix, organization, validityDays },
+    };
+    write(FACTORY_FILES.manifest, `${JSON.stringify(manifest, null, 2)}\n`, 0o600); // it holds the firmware PIN
+    if (fs.existsSync(dir)) fs.rmdirSync(dir); // empty, checked above
+    fs.renameSync(tmp, dir);
+    syncDir(parent);
+    return manifest;
+  } catch (e) {
+    fs.rmSync(tmp, { recursive: true, force: true });
+    throw e;
+  }
+}
+
+/** The app's version (esp_app_desc_t), or null when it has none. */
+function appVersion(app: Uint8Array, chip: EfuseChip): string | null {
+  return parseAppImage(nodeCrypto, app, { chip }).appDesc?.version ?? null;
+}
+
+/**
+ * Refuses what is not a valid app image for `chip` (magic, chip id, segments, checksum, hash): a
+ * factory must never sign and ship an app every device would refuse to boot.
+ *
+ * @throws {NvsecError} FACTORY_BAD_APP naming the problems
+ */
+function checkAppImage(app: Uint8Array, chip: EfuseChip, what: string): void {
+  let problems: string[];
+  try {
+    problems = parseAppImage(nodeCrypto, app, { chip }).problems.map((p) => p.message);
+  } catch (e) {
+    problems = [errorMessage(e)];
+  }
+  if (problems.length > 0) throw new NvsecError('FACTORY_BAD_APP', `${what} is not a valid ${chip} app image: ${problems.join('; ')}`);
 }
 
 /** A loaded factory: its manifest, folder and the profile every device is made from. */
@@ -241,11 +269,22 @@ export async function loadFactory(dir: string, passphrase: string): Promise<Load
   const intermediate = parse(manifest.intermediateCa.certificate, 'intermediate CA certificate');
   const jitp = parse(manifest.jitpCertificate, 'JITP certificate');
   const x509 = (c: Certificate): crypto.X509Certificate => new crypto.X509Certificate(c.der);
+  if (!x509(root).verify(x509(root).publicKey)) {
+    throw new NvsecError('FACTORY_CORRUPT', `The root CA certificate (${manifest.rootCa.certificate}) is not self-signed`);
+  }
   if (!x509(intermediate).verify(x509(root).publicKey)) {
     throw new NvsecError('FACTORY_CORRUPT', `The intermediate CA certificate (${manifest.intermediateCa.certificate}) is not signed by the root CA (${manifest.rootCa.certificate})`);
   }
   if (!Buffer.from(jitp.der).equals(Buffer.from(intermediate.der))) {
     throw new NvsecError('FACTORY_CORRUPT', `The JITP certificate (${manifest.jitpCertificate}) is not the intermediate CA certificate that signs the devices: the cloud would not recognise them`);
+  }
+
+  const now = Date.now();
+  if (now < intermediate.notBefore.getTime() || now >= intermediate.notAfter.getTime()) {
+    throw new NvsecError(
+      'FACTORY_EXPIRED',
+      `The manufacturing CA certificate is valid from ${intermediate.notBefore.toISOString()} to ${intermediate.notAfter.toISOString()}, not now: certify a new intermediate with the offline root`,
+    );
   }
 
   const layout: DeviceFlashLayout = flashLayoutFromCsv(manifest.flash.layout, manifest.chip, manifest.flash.size, read(manifest.flash.partitionCsv, 'partition table').toString('utf8'));
@@ -254,6 +293,14 @@ export async function loadFactory(dir: string, passphrase: string): Promise<Load
     throw new NvsecError('FACTORY_CORRUPT', `The code-signing public key (${manifest.codeSigning.publicKey}) does not have the digest ${FACTORY_FILES.manifest} records: the key file was replaced`);
   }
   const signedApp = new Uint8Array(read(manifest.app.signed, 'signed app'));
+  if (toHex(nodeCrypto.digest('sha256', signedApp)) !== manifest.app.sha256) {
+    throw new NvsecError('FACTORY_CORRUPT', `The signed app (${manifest.app.signed}) is not the one ${FACTORY_FILES.manifest} records (SHA-256 differs): an app is changed with a new factory, never in place`);
+  }
+  try {
+    checkAppImage(signedApp, manifest.chip, `The signed app (${manifest.app.signed})`);
+  } catch (e) {
+    throw new NvsecError('FACTORY_CORRUPT', errorMessage(e), { cause: e });
+  }
   const verdict = await verifyWithKey(nodeCrypto, signedApp, codeKey.publicKey).catch((e: unknown) => {
     throw new NvsecError('FACTORY_CORRUPT', `The signed app (${manifest.app.signed}) is not a signed image: ${(e as Error).message}`, { cause: e });
   });
@@ -263,7 +310,7 @@ export async function loadFactory(dir: string, passphrase: string): Promise<Load
 
   const interKey = readCaKey(path.resolve(dir, manifest.intermediateCa.key), passphrase);
   const signer = interKey.signer!;
-  if (interKey.publicKey.kind !== 'ec' || !sameEcKey(interKey.publicKey, intermediate.publicKey)) {
+  if (interKey.publicKey.kind !== 'ec' || !bytesEqual(interKey.publicKey.x, intermediate.publicKey.x) || !bytesEqual(interKey.publicKey.y, intermediate.publicKey.y)) {
     signer.destroy?.();
     throw new NvsecError('FACTORY_CORRUPT', `The intermediate CA key (${manifest.intermediateCa.key}) does not belong to its certificate (${manifest.intermediateCa.certificate})`);
   }
@@ -284,10 +331,6 @@ export async function loadFactory(dir: string, passphrase: string): Promise<Load
 /** The certificates module on Node's WebCrypto and OpenSSL. */
 export function nodeCertificates(): Promise<Certificates> {
   return loadCertificates({ webCrypto: globalThis.crypto as unknown as Parameters<typeof loadCertificates>[0]['webCrypto'], crypto: nodeCrypto });
-}
-
-function sameEcKey(a: { x: Uint8Array; y: Uint8Array }, b: { x: Uint8Array; y: Uint8Array }): boolean {
-  return Buffer.from(a.x).equals(Buffer.from(b.x)) && Buffer.from(a.y).equals(Buffer.from(b.y));
 }
 
 function parseManifest(file: string): FactoryManifest {
@@ -312,7 +355,13 @@ function parseManifest(file: string): FactoryManifest {
   if (!str(o.jitpCertificate)) bad('"jitpCertificate" is missing');
   if (!o.codeSigning || !str(o.codeSigning.publicKey) || !str(o.codeSigning.digest)) bad('"codeSigning" must name the public key and its digest');
   if (!o.app || !str(o.app.signed)) bad('"app.signed" is missing');
-  if (!o.token || !str(o.token.label) || !str(o.token.userPin) || !Number.isSafeInteger(o.token.pinIterations)) bad('"token" must hold label, userPin and pinIterations');
-  if (!o.device || !str(o.device.idPrefix) || !str(o.device.organization) || !Number.isSafeInteger(o.device.validityDays)) bad('"device" must hold idPrefix, organization and validityDays');
+  if (!o.app || !/^[0-9a-f]{64}$/.test(o.app.sha256 ?? '')) bad('"app.sha256" must be the SHA-256 of the signed app');
+  if (!o.token || !str(o.token.label) || !str(o.token.userPin) || !Number.isSafeInteger(o.token.pinIterations) || o.token.pinIterations < 1000) {
+    bad('"token" must hold label, userPin and pinIterations (>= 1000)');
+  }
+  if (!o.device || !PREFIX.test(o.device.idPrefix ?? '') || !str(o.device.organization) || !Number.isSafeInteger(o.device.validityDays) || o.device.validityDays < 1) {
+    bad('"device" must hold idPrefix (1-16 letters, digits, _ or -), organization and validityDays (>= 1)');
+  }
+  if (/[,=+<>#;\\"]/.test(o.device?.organization ?? '')) bad('"device.organization" must be plain text without , = + < > # ; \\ or "');
   return o as FactoryManifest;
 }

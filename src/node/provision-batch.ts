@@ -5,9 +5,11 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { toHex } from '../bytes/hex.js';
 import { NvsecError } from '../errors/nvsec-error.js';
-import type { DeviceRegistry, NewDevice } from '../provision/registry.js';
+import { canonicalSerial, type DeviceRecord, type DeviceRegistry, RegistryError } from '../provision/registry.js';
+import { errorMessage } from '../errors/error-message.js';
 import { writeFileAtomic } from './atomic-file.js';
-import { removeBundleTemps } from './device-bundle.js';
+import { DEVICE_BUNDLE_FILES, removeBundleTemps } from './device-bundle.js';
+import { syncDir } from './_io.js';
 import { loadFactory } from './factory.js';
 import { nodeCrypto } from './node-crypto.js';
 import { loadNodeKeyCrypto } from './node-key-crypto.js';
@@ -101,16 +103,23 @@ const IN_FLIGHT_PER_WORKER = COMMIT_GROUP;
  * Provisions a batch of devices from the factory in `factoryDir` into `outDir`, as
  * `nvsec provision` does. Each device's bundle is written and flushed by a worker, and only then
  * recorded in the registry (in groups of up to 32 per transaction); the batch is marked complete
- * when every device is recorded. A killed run leaves complete bundles, perhaps some never
- * recorded, and perhaps half-written `.tmp-` folders: `resume: true` removes the latter two (an
- * unrecorded device's keys, seed and serial were never registered, so it is made again, new) and
- * makes the devices still missing. Device ids are `<idPrefix>-<batchId>-<n>` (n from 000001), so
- * a resume makes exactly the missing ones, and ids never repeat across batches.
+ * when every device is recorded. One run at a time works on `outDir` (a lock file, taken over
+ * only from a process that no longer runs on this host).
  *
- * @throws {NvsecError} PROVISION_OUT_NOT_EMPTY (a new batch into a used folder), PROVISION_NO_BATCH
- *   (resume without batch.json), PROVISION_FACTORY_MISMATCH (resume with another factory),
- *   PROVISION_FAILED (a device failed: the devices before it are recorded; fix the cause and
- *   resume), and the errors of loadFactory and the registry
+ * A killed run leaves complete bundles, perhaps some never recorded, and perhaps half-written
+ * `.tmp-` folders: `resume: true` removes both (the certificate of an unrecorded bundle is logged
+ * as void in the registry first, so the CRL lists it) and makes the devices still missing, new.
+ * Before that it checks that every device the registry recorded has its bundle, holding the
+ * certificate recorded. Device ids are `<idPrefix>-<batchId>-<n>` (n from 000001, the batch id 64
+ * random bits), so a resume makes exactly the missing ones, and ids never repeat across batches.
+ *
+ * @throws {NvsecError} PROVISION_OUT_NOT_EMPTY (a new batch into a used folder), PROVISION_LOCKED
+ *   (another run works on `outDir`), PROVISION_NO_BATCH / PROVISION_BATCH_CORRUPT (resume without a
+ *   readable batch.json), PROVISION_FACTORY_MISMATCH, PROVISION_COUNT_MISMATCH,
+ *   PROVISION_REGISTRY_MISMATCH (the registry does not hold this folder's batch: nothing is removed),
+ *   PROVISION_INCONSISTENT (recorded devices whose bundles are missing or hold another certificate),
+ *   PROVISION_FAILED (a device or the registry failed: the devices made before are recorded; fix
+ *   the cause and resume), and the errors of loadFactory and the registry
  * @example
  * const result = await provisionBatch({ factoryDir: 'factory', passphrase, outDir: 'out', count: 100, registry });
  */
@@ -120,118 +129,250 @@ export async function provisionBatch(options: ProvisionBatchOptions): Promise<Ba
   const actor = options.actor ?? 'provision';
   const workerCount = options.workers ?? os.availableParallelism();
   if (!Number.isSafeInteger(workerCount) || workerCount < 0 || workerCount > 64) throw new RangeError(`"workers" must be 0..64, got ${String(workerCount)}`);
+  if (options.resume !== true && (options.count === undefined || !Number.isSafeInteger(options.count) || options.count < 1 || options.count > 1_000_000)) {
+    throw new RangeError(`"count" must be 1..1000000, got ${String(options.count)}`);
+  }
 
-  // The factory is loaded (and checked) on this thread first: a bad factory or passphrase fails here, before anything is written.
+  // The factory is loaded (and checked) first: a bad factory or passphrase fails before anything is written.
   const factory = await loadFactory(options.factoryDir, options.passphrase);
-  const batchFile = path.join(outDir, BATCH_FILE);
-  let batch: BatchFile;
-  let tempsRemoved: string[] = [];
-  const orphansRemoved: string[] = [];
-  let recorded: Set<string>;
+  let lock: (() => void) | null = null;
   try {
-    if (options.resume === true) {
-      batch = readBatchFile(batchFile);
-      if (batch.factoryId !== factory.manifest.id) {
-        throw new NvsecError('PROVISION_FACTORY_MISMATCH', `${outDir} holds batch ${batch.batchId} of factory ${batch.factoryId}, but ${options.factoryDir} is factory ${factory.manifest.id}: resume with the factory that started it`);
-      }
-      if (options.count !== undefined && options.count !== batch.count) {
-        throw new NvsecError('PROVISION_COUNT_MISMATCH', `Batch ${batch.batchId} was started for ${batch.count} devices, not ${options.count}: omit --count to resume it`);
-      }
-    } else {
-      const count = options.count;
-      if (count === undefined || !Number.isSafeInteger(count) || count < 1 || count > 1_000_000) throw new RangeError(`"count" must be 1..1000000, got ${String(count)}`);
-      // A run killed while writing batch.json leaves only the atomic writer's temporary file: not a batch.
-      const leftovers = fs.existsSync(outDir) ? fs.readdirSync(outDir) : [];
-      if (leftovers.length > 0 && leftovers.every((n) => BATCH_FILE_TEMP.test(n))) for (const n of leftovers) fs.rmSync(path.join(outDir, n), { force: true });
-      else if (leftovers.length > 0) {
-        const hint = fs.existsSync(batchFile) ? ' It holds a batch: finish it with --resume.' : '';
-        throw new NvsecError('PROVISION_OUT_NOT_EMPTY', `${outDir} is not empty: a new batch needs an empty output folder.${hint}`);
-      }
-      batch = {
-        format: BATCH_FORMAT,
-        version: 1,
-        batchId: toHex(nodeCrypto.randomBytes(4)),
-        factoryId: factory.manifest.id,
-        count,
-        idPrefix: factory.manifest.device.idPrefix,
-        createdAt: new Date().toISOString(),
-      };
-      fs.mkdirSync(outDir, { recursive: true, mode: 0o700 });
-      writeFileAtomic(batchFile, new TextEncoder().encode(`${JSON.stringify(batch, null, 2)}\n`), { mode: 0o644, exclusive: true });
-    }
-    const existing = await registry.batch(batch.batchId);
-    if (existing === null) await registry.openBatch({ id: batch.batchId, factoryId: batch.factoryId, requestedCount: batch.count }, actor);
-    recorded = new Set(existing === null ? [] : (await registry.devicesOfBatch(batch.batchId)).map((d) => d.id));
-
-    // Clean what a killed run left: half-written bundles, and complete bundles never recorded.
-    tempsRemoved = removeBundleTemps(outDir);
-    const ids = new Set(deviceIds(batch));
-    for (const name of fs.readdirSync(outDir)) {
-      if (ids.has(name) && !recorded.has(name)) {
-        fs.rmSync(path.join(outDir, name), { recursive: true, force: true });
-        orphansRemoved.push(name);
-      }
-    }
-    if (existing?.state === 'complete') {
+    if (options.resume === true && !fs.existsSync(path.join(outDir, BATCH_FILE))) readBatchFile(path.join(outDir, BATCH_FILE)); // PROVISION_NO_BATCH, before creating anything
+    fs.mkdirSync(outDir, { recursive: true, mode: 0o700 });
+    lock = lockFolder(outDir);
+    const batch = options.resume === true ? await resumeBatch(options, factory.manifest.id) : await newBatch(options, factory.manifest.id, factory.manifest.device.idPrefix, actor);
+    const records = await registry.devicesOfBatch(batch.batchId);
+    checkRecordedBundles(outDir, records);
+    const recorded = new Set(records.map((d) => d.id));
+    const { tempsRemoved, orphansRemoved } = await removeLeftovers(outDir, batch, recorded, registry, actor);
+    if ((await registry.batch(batch.batchId))?.state === 'complete') {
       return summary({ batch, outDir, alreadyRecorded: recorded.size, made: [], registryMs: 0, orphansRemoved, tempsRemoved, complete: true, interrupted: false, workers: 0, started });
     }
-  } catch (e) {
-    factory.close();
-    throw e;
-  }
 
-  const todo = deviceIds(batch).filter((id) => !recorded.has(id));
-  const made: MadeDevice[] = [];
-  let registryMs = 0;
-  let pending: MadeDevice[] = [];
-  let flushTimer: NodeJS.Timeout | null = null;
-  let recording = Promise.resolve();
-  const flush = (): Promise<void> => {
-    if (flushTimer !== null) clearTimeout(flushTimer);
-    flushTimer = null;
-    const group = pending;
-    pending = [];
-    if (group.length === 0) return recording;
-    recording = recording.then(async () => {
-      const t0 = performance.now();
-      const rows: NewDevice[] = group.map((d) => ({ id: d.id, serial: d.serial, seedHash: d.seedHash, certSha256: d.certSha256, batchId: batch.batchId, bundlePath: d.id }));
-      await registry.recordDevices(rows, actor);
-      registryMs += performance.now() - t0;
-      made.push(...group);
-      options.onProgress?.({ done: recorded.size + made.length, total: batch.count, madeThisRun: made.length });
-    });
-    return recording;
-  };
-  const ready = (device: MadeDevice): void => {
-    pending.push(device);
-    if (pending.length >= RECORD_GROUP) void flush().catch(() => {});
-    else flushTimer ??= setTimeout(() => void flush().catch(() => {}), RECORD_DELAY_MS);
-  };
+    const todo = deviceIds(batch).filter((id) => !recorded.has(id));
+    const made: MadeDevice[] = [];
+    const stop = new AbortController();
+    const onAbort = (): void => stop.abort();
+    if (options.signal?.aborted) stop.abort();
+    options.signal?.addEventListener('abort', onAbort, { once: true });
+    let registryMs = 0;
+    let recordError: unknown = null;
+    let pending: MadeDevice[] = [];
+    let flushTimer: NodeJS.Timeout | null = null;
+    let recording = Promise.resolve();
+    /** Records the devices ready so far, after the groups before; the first failure stops the line. */
+    const flush = (): Promise<void> => {
+      if (flushTimer !== null) clearTimeout(flushTimer);
+      flushTimer = null;
+      const group = pending;
+      pending = [];
+      if (group.length === 0) return recording;
+      recording = recording.then(async () => {
+        if (recordError !== null) return; // never record past a failure: resume sorts out the rest
+        const t0 = performance.now();
+        try {
+          await registry.recordDevices(
+            group.map((d) => ({ id: d.id, serial: d.serial, seedHash: d.seedHash, certSha256: d.certSha256, batchId: batch.batchId, bundlePath: d.id })),
+            actor,
+          );
+        } catch (e) {
+          recordError = e;
+          stop.abort();
+          return;
+        }
+        registryMs += performance.now() - t0;
+        made.push(...group);
+        options.onProgress?.({ done: recorded.size + made.length, total: batch.count, madeThisRun: made.length });
+      });
+      return recording;
+    };
+    const ready = (device: MadeDevice): void => {
+      pending.push(device);
+      if (pending.length >= RECORD_GROUP) void flush();
+      else flushTimer ??= setTimeout(() => void flush(), RECORD_DELAY_MS);
+    };
 
-  let failure: unknown = null;
-  try {
-    if (workerCount === 0) {
-      const keys = await loadNodeKeyCrypto();
-      for (let i = 0; i < todo.length && options.signal?.aborted !== true; i += COMMIT_GROUP) {
-        for (const device of await makeDeviceBundles(factory, keys, outDir, todo.slice(i, i + COMMIT_GROUP))) ready(device);
+    let failure: unknown = null;
+    try {
+      if (workerCount === 0) {
+        const keys = await loadNodeKeyCrypto();
+        for (let i = 0; i < todo.length && !stop.signal.aborted; i += COMMIT_GROUP) {
+          for (const device of await makeDeviceBundles(factory, keys, outDir, todo.slice(i, i + COMMIT_GROUP))) ready(device);
+        }
+      } else {
+        factory.close(); // each worker opens its own
+        const setup: WorkerSetup = { role: 'nvsec-provision', factoryDir: options.factoryDir, factoryId: factory.manifest.id, passphrase: options.passphrase, outDir };
+        await runWorkers(Math.min(workerCount, todo.length), todo, setup, ready, stop.signal);
       }
-    } else {
-      factory.close(); // each worker opens its own
-      await runWorkers(Math.min(workerCount, todo.length), todo, { role: 'nvsec-provision', factoryDir: options.factoryDir, passphrase: options.passphrase, outDir }, ready, options.signal);
+    } catch (e) {
+      failure = e;
+    } finally {
+      options.signal?.removeEventListener('abort', onAbort);
     }
-  } catch (e) {
-    failure = e;
+    await flush(); // devices finished before a failure are recorded all the same
+    failure ??= recordError === null ? null : new NvsecError('PROVISION_RECORD_FAILED', `recording devices in the registry failed: ${errorMessage(recordError)}`, { cause: recordError });
+    if (failure !== null) {
+      throw new NvsecError('PROVISION_FAILED', `Provisioning stopped: ${errorMessage(failure)}. ${recorded.size + made.length} of ${batch.count} devices are recorded; fix the cause and run again with --resume`, {
+        cause: failure,
+      });
+    }
+    const complete = recorded.size + made.length === batch.count;
+    if (complete) await registry.completeBatch(batch.batchId, actor);
+    return summary({ batch, outDir, alreadyRecorded: recorded.size, made, registryMs, orphansRemoved, tempsRemoved, complete, interrupted: !complete, workers: workerCount, started });
   } finally {
     factory.close();
+    lock?.();
   }
-  await flush(); // devices finished before a failure are recorded all the same
-  if (failure !== null) {
-    const cause = failure instanceof NvsecError ? failure.message : String((failure as Error).message ?? failure);
-    throw new NvsecError('PROVISION_FAILED', `Provisioning stopped: ${cause}. ${recorded.size + made.length} of ${batch.count} devices are recorded; fix the cause and run again with --resume`, { cause: failure });
+}
+
+/** Starts a batch: the folder must be empty (but for the lock and a killed batch.json write); the registry opens it first, then batch.json names it. */
+async function newBatch(options: ProvisionBatchOptions, factoryId: string, idPrefix: string, actor: string): Promise<BatchFile> {
+  const { outDir, registry } = options;
+  const count = options.count!;
+  const others = fs.readdirSync(outDir).filter((n) => n !== LOCK_FILE);
+  const batchFile = path.join(outDir, BATCH_FILE);
+  if (others.some((n) => !BATCH_FILE_TEMP.test(n))) {
+    const hint = fs.existsSync(batchFile) ? ' It holds a batch: finish it with --resume.' : '';
+    throw new NvsecError('PROVISION_OUT_NOT_EMPTY', `${outDir} is not empty: a new batch needs an empty output folder.${hint}`);
   }
-  const complete = recorded.size + made.length === batch.count;
-  if (complete) await registry.completeBatch(batch.batchId, actor);
-  return summary({ batch, outDir, alreadyRecorded: recorded.size, made, registryMs, orphansRemoved, tempsRemoved, complete, interrupted: !complete, workers: workerCount, started });
+  for (const n of others) fs.rmSync(path.join(outDir, n), { force: true }); // what a run killed while writing batch.json left
+  for (let attempt = 0; ; attempt++) {
+    const batchId = toHex(nodeCrypto.randomBytes(8));
+    try {
+      await registry.openBatch({ id: batchId, factoryId, requestedCount: count }, actor);
+    } catch (e) {
+      if (e instanceof RegistryError && e.code === 'REGISTRY_DUPLICATE_BATCH' && attempt < 3) continue; // 64 random bits collided: draw again
+      throw e;
+    }
+    const batch: BatchFile = { format: BATCH_FORMAT, version: 1, batchId, factoryId, count, idPrefix, createdAt: new Date().toISOString() };
+    writeFileAtomic(batchFile, new TextEncoder().encode(`${JSON.stringify(batch, null, 2)}\n`), { mode: 0o644, exclusive: true });
+    return batch;
+  }
+}
+
+/** The batch of batch.json, checked against the factory, --count and the registry. */
+async function resumeBatch(options: ProvisionBatchOptions, factoryId: string): Promise<BatchFile> {
+  const { outDir, registry } = options;
+  const batch = readBatchFile(path.join(outDir, BATCH_FILE));
+  if (batch.factoryId !== factoryId) {
+    throw new NvsecError('PROVISION_FACTORY_MISMATCH', `${outDir} holds batch ${batch.batchId} of factory ${batch.factoryId}, but ${options.factoryDir} is factory ${factoryId}: resume with the factory that started it`);
+  }
+  if (options.count !== undefined && options.count !== batch.count) {
+    throw new NvsecError('PROVISION_COUNT_MISMATCH', `Batch ${batch.batchId} was started for ${batch.count} devices, not ${options.count}: omit --count to resume it`);
+  }
+  const held = await registry.batch(batch.batchId);
+  if (held === null || held.factoryId !== batch.factoryId || held.requestedCount !== batch.count) {
+    const why = held === null ? 'has no batch' : `holds a different batch under the id`;
+    throw new NvsecError('PROVISION_REGISTRY_MISMATCH', `This registry ${why} ${batch.batchId} (of ${outDir}): resume with the registry the batch was started with (--registry); nothing was changed`);
+  }
+  return batch;
+}
+
+/**
+ * Every device the registry recorded must have its bundle, holding the recorded certificate:
+ * otherwise something outside this run changed the folder, and finishing would hide it.
+ *
+ * @throws {NvsecError} PROVISION_INCONSISTENT listing the first devices that differ
+ */
+function checkRecordedBundles(outDir: string, records: readonly DeviceRecord[]): void {
+  const bad: string[] = [];
+  for (const r of records) {
+    let manifest: { certificate?: { serial?: string; sha256?: string } };
+    try {
+      manifest = JSON.parse(fs.readFileSync(path.join(outDir, r.bundlePath, DEVICE_BUNDLE_FILES.manifest), 'utf8')) as typeof manifest;
+    } catch {
+      bad.push(`${r.id} (no bundle)`);
+      continue;
+    }
+    const cert = manifest.certificate ?? {};
+    const same = cert.sha256 === undefined ? canonicalSerial(cert.serial ?? 'x') === r.serial : cert.sha256 === r.certSha256;
+    if (!same) bad.push(`${r.id} (its bundle holds another certificate)`);
+  }
+  if (bad.length > 0) {
+    throw new NvsecError(
+      'PROVISION_INCONSISTENT',
+      `${bad.length} recorded device(s) do not match their bundles in ${outDir}: ${bad.slice(0, 5).join(', ')}${bad.length > 5 ? ', …' : ''}. Was the folder changed, or two runs at once? Nothing was changed; investigate before resuming`,
+    );
+  }
+}
+
+/** Removes half-written bundles and complete but unrecorded ones, logging the certificate of each first as void. */
+async function removeLeftovers(outDir: string, batch: BatchFile, recorded: ReadonlySet<string>, registry: DeviceRegistry, actor: string): Promise<{ tempsRemoved: string[]; orphansRemoved: string[] }> {
+  const ids = new Set(deviceIds(batch));
+  const orphansRemoved: string[] = [];
+  const voidCertificateOf = async (id: string, bundle: string): Promise<void> => {
+    let cert: { serial?: string; sha256?: string } | undefined;
+    try {
+      cert = (JSON.parse(fs.readFileSync(path.join(bundle, DEVICE_BUNDLE_FILES.manifest), 'utf8')) as { certificate?: typeof cert }).certificate;
+    } catch {
+      return; // killed before its manifest was written: the certificate never left the killed process's memory and the encrypted flash image removed below
+    }
+    if (typeof cert?.serial !== 'string') return;
+    await registry.voidCertificate({ deviceId: id, serial: cert.serial, certSha256: cert.sha256 ?? null, batchId: batch.batchId, reason: 'bundle never recorded; removed by resume' }, actor);
+  };
+  for (const name of fs.readdirSync(outDir)) {
+    const full = path.join(outDir, name);
+    const tempOf = name.split('.tmp-')[0]!;
+    if (ids.has(name) && !recorded.has(name)) {
+      await voidCertificateOf(name, full);
+      fs.rmSync(full, { recursive: true, force: true });
+      orphansRemoved.push(name);
+    } else if (name !== tempOf && ids.has(tempOf)) {
+      await voidCertificateOf(tempOf, full);
+    } else if (BATCH_FILE_TEMP.test(name)) {
+      fs.rmSync(full, { force: true });
+    }
+  }
+  const tempsRemoved = removeBundleTemps(outDir);
+  if (orphansRemoved.length > 0) syncDir(outDir);
+  return { tempsRemoved, orphansRemoved };
+}
+
+/** The lock file that keeps two runs off one output folder. */
+const LOCK_FILE = '.provision.lock';
+
+/**
+ * Takes `dir`'s lock: creates the lock file exclusively, naming this process. A lock left by a
+ * process that no longer runs on this host is taken over.
+ *
+ * @returns the release function
+ * @throws {NvsecError} PROVISION_LOCKED when another live run holds it
+ */
+function lockFolder(dir: string): () => void {
+  const file = path.join(dir, LOCK_FILE);
+  const me = JSON.stringify({ pid: process.pid, host: os.hostname(), since: new Date().toISOString() });
+  for (let attempt = 0; attempt < 2; attempt++) {
+    try {
+      fs.writeFileSync(file, me, { flag: 'wx', mode: 0o644 });
+      return () => fs.rmSync(file, { force: true });
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+    }
+    let holder: { pid?: number; host?: string; since?: string } = {};
+    try {
+      holder = JSON.parse(fs.readFileSync(file, 'utf8')) as typeof holder;
+    } catch {
+      // unreadable: a run killed while writing it, on this host or another; treat as held
+    }
+    if (holder.host === os.hostname() && typeof holder.pid === 'number' && !processRuns(holder.pid)) {
+      fs.rmSync(file, { force: true }); // stale: its process is gone
+      continue;
+    }
+    throw new NvsecError(
+      'PROVISION_LOCKED',
+      `Another provision run (pid ${holder.pid ?? '?'} on ${holder.host ?? '?'}, since ${holder.since ?? '?'}) is working on ${dir}: wait for it to finish; if it is gone, remove ${file}`,
+    );
+  }
+  throw new NvsecError('PROVISION_LOCKED', `Cannot take the lock ${file}`);
+}
+
+function processRuns(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM'; // it exists, owned by someone else
+  }
 }
 
 /** Every device id of the batch, in order. */
@@ -261,7 +402,7 @@ export function readBatchFile(file: string): BatchFile {
     b.format === BATCH_FORMAT &&
     b.version === 1 &&
     typeof b.batchId === 'string' &&
-    /^[0-9a-f]{8}$/.test(b.batchId) &&
+    /^[0-9a-f]{8,16}$/.test(b.batchId) &&
     typeof b.factoryId === 'string' &&
     typeof b.idPrefix === 'string' &&
     Number.isSafeInteger(b.count) &&

@@ -3,6 +3,7 @@
 // 'nvsec-provision'), this module loads the factory itself and answers jobs from the batch.
 import { isMainThread, parentPort, workerData } from 'node:worker_threads';
 import type { KeyCrypto } from '../crypto/key-crypto.js';
+import { errorMessage } from '../errors/error-message.js';
 import { NvsecError } from '../errors/nvsec-error.js';
 import { provisionDevice, type ProvisionTimings } from '../provision/device-provisioner.js';
 import { commitDeviceBundles, removeStaged, type StagedBundle, stageDeviceBundle } from './device-bundle.js';
@@ -38,6 +39,8 @@ export type WorkerReply =
 export interface WorkerSetup {
   readonly role: 'nvsec-provision';
   readonly factoryDir: string;
+  /** The factory the batch checked: a worker refuses to work for another one (the folder changed under it). */
+  readonly factoryId: string;
   readonly passphrase: string;
   readonly outDir: string;
 }
@@ -55,14 +58,18 @@ export async function makeDeviceBundles(factory: LoadedFactory, keys: KeyCrypto,
   const made: { device: MadeDevice; staged: StagedBundle }[] = [];
   try {
     for (const id of ids) {
-      const device = await provisionDevice(id, factory.profile, { crypto: nodeCrypto, keys, certificates: factory.certificates });
       try {
-        const t0 = performance.now();
-        const staged = stageDeviceBundle(outDir, { id, layout: factory.profile.layout, flash: device.flash, efuse: device.efuse, certificate: device.certificate.der });
-        const timings: DeviceTimings = { ...device.timings, bundle: performance.now() - t0 };
-        made.push({ device: { id, serial: device.certificate.serial, seedHash: device.seedHash, certSha256: device.certSha256, timings }, staged });
-      } finally {
-        device.efuse.destroy();
+        const device = await provisionDevice(id, factory.profile, { crypto: nodeCrypto, keys, certificates: factory.certificates });
+        try {
+          const t0 = performance.now();
+          const staged = stageDeviceBundle(outDir, { id, layout: factory.profile.layout, flash: device.flash, efuse: device.efuse, certificate: device.certificate.der });
+          const timings: DeviceTimings = { ...device.timings, bundle: performance.now() - t0 };
+          made.push({ device: { id, serial: device.certificate.serial, seedHash: device.seedHash, certSha256: device.certSha256, timings }, staged });
+        } finally {
+          device.efuse.destroy();
+        }
+      } catch (e) {
+        throw new NvsecError(e instanceof NvsecError ? e.code : 'PROVISION_DEVICE_FAILED', `device ${id}: ${errorMessage(e)}`, { cause: e });
       }
     }
     const t0 = performance.now();
@@ -88,6 +95,10 @@ async function runWorker(setup: WorkerSetup): Promise<void> {
   let keys: KeyCrypto;
   try {
     [factory, keys] = await Promise.all([loadFactory(setup.factoryDir, setup.passphrase), loadNodeKeyCrypto()]);
+    if (factory.manifest.id !== setup.factoryId) {
+      factory.close();
+      throw new NvsecError('PROVISION_FACTORY_MISMATCH', `${setup.factoryDir} changed while the batch started: it is now factory ${factory.manifest.id}, not ${setup.factoryId}`);
+    }
   } catch (e) {
     port.postMessage(errorReply(null, e));
     return;
@@ -103,7 +114,7 @@ async function runWorker(setup: WorkerSetup): Promise<void> {
       try {
         for (const device of await makeDeviceBundles(factory, keys, setup.outDir, ids)) port.postMessage({ type: 'done', device } satisfies WorkerReply);
       } catch (e) {
-        port.postMessage(errorReply(ids[0] ?? null, e));
+        port.postMessage(errorReply(null, e)); // the message names the device
         waiting.length = 0;
       }
     }

@@ -15,6 +15,7 @@ import {
   type RegistryAction,
   RegistryError,
   type RegistryUniqueField,
+  type VoidedCertificate,
   canonicalSerial,
   checkNewBatch,
   checkNewDevice,
@@ -438,6 +439,26 @@ export class SqliteRegistry implements DeviceRegistry {
         this.#audit(db, time, who, REGISTRY_ACTIONS.DEVICE_REVOKE, id, row.batch_id, { reason: why, serial: row.serial });
         return toDevice(this.#stmt(db, 'SELECT * FROM devices WHERE id = ?').get(id) as DeviceRow);
       }).immediate(),
+    );
+  }
+
+  async voidCertificate(certificate: VoidedCertificate, actor: string): Promise<void> {
+    const serial = canonicalSerial(certificate.serial);
+    const deviceId = checkRegistryText(certificate.deviceId, 'deviceId');
+    const reason = checkRegistryText(certificate.reason, 'reason');
+    const who = checkRegistryText(actor, 'actor');
+    if (certificate.certSha256 !== null && !/^[0-9a-f]{64}$/.test(certificate.certSha256)) throw new TypeError('certSha256 must be 64 lower-case hex digits or null');
+    this.#run('void certificate', (db) =>
+      db
+        .transaction(() => {
+          if (this.#stmt(db, 'SELECT 1 FROM batches WHERE id = ?').get(certificate.batchId) === undefined) throw notFound('batch', certificate.batchId);
+          const holder = this.#stmt(db, 'SELECT id FROM devices WHERE serial = ?').get(serial) as { id: string } | undefined;
+          if (holder !== undefined) {
+            throw new RegistryError('REGISTRY_DUPLICATE_SERIAL', `Serial ${serial} belongs to recorded device "${holder.id}": it is not a void certificate`, { field: 'serial' });
+          }
+          this.#audit(db, this.#time(), who, REGISTRY_ACTIONS.CERTIFICATE_VOID, deviceId, certificate.batchId, { serial, certSha256: certificate.certSha256, reason });
+        })
+        .immediate(),
     );
   }
 

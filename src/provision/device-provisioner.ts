@@ -15,6 +15,7 @@ import { NvsStorage } from '../nvs/store/storage.js';
 import { CKF, CKU } from '../pkcs11/constants.js';
 import { PKCS11_LABELS } from '../pkcs11/pal/default-labels.js';
 import { NvsObjectStore } from '../pkcs11/pal/nvs-object-store.js';
+import { NvsecError } from '../errors/nvsec-error.js';
 import { TokenSession } from '../pkcs11/token-session.js';
 import { tokenPublicKey, tokenSigner } from '../pkcs11/token-signer.js';
 import { Token } from '../pkcs11/token/token.js';
@@ -115,7 +116,11 @@ const BACKDATE_MS = 5 * 60_000;
  * constant in the corePKCS11 model) is used, and a token that must be re-initialised is erased
  * with the NVS partition.
  *
+ * The certificate is valid from 5 minutes ago for `deviceValidityDays`, but never past its
+ * issuer's notAfter.
+ *
  * @throws {RangeError} for an id that is not 1–64 letters, digits, `.`, `_` or `-`
+ * @throws {NvsecError} PROVISION_ISSUER_EXPIRED when the manufacturing CA has expired
  * @throws {NvsecError} from the token, the certificate library or the flash builders (e.g. an NVS
  *   partition too small for the credentials: NVS_NOT_ENOUGH_SPACE)
  * @example
@@ -184,10 +189,15 @@ export async function provisionDevice(id: string, profile: FactoryProfile, deps:
     const csr = await certificates.createCsr({ subject, signer });
     signer.destroy?.();
     const now = (deps.now ?? (() => new Date()))();
+    // A device certificate never outlives its issuer (RFC 5280 path validation would reject it then anyway).
+    const issuerEnd = profile.issuer.certificate.notAfter.getTime();
+    if (now.getTime() >= issuerEnd) {
+      throw new NvsecError('PROVISION_ISSUER_EXPIRED', `The manufacturing CA "${profile.issuer.certificate.subject}" expired at ${profile.issuer.certificate.notAfter.toISOString()}: certify a new one`);
+    }
     const certificate = await certificates.issueDeviceCertificate({
       csr,
       issuer: profile.issuer,
-      validity: { notBefore: new Date(now.getTime() - BACKDATE_MS), notAfter: new Date(now.getTime() + profile.deviceValidityDays * DAY_MS) },
+      validity: { notBefore: new Date(now.getTime() - BACKDATE_MS), notAfter: new Date(Math.min(now.getTime() + profile.deviceValidityDays * DAY_MS, issuerEnd)) },
     });
     lap('certificate');
 
@@ -209,20 +219,15 @@ export async function provisionDevice(id: string, profile: FactoryProfile, deps:
     lap('nvs');
 
     const efuse = deviceEfuse({ chip: layout.chip, flashEncryptionKey: xtsKey, secureBootKeyDigest: publicKeyDigest(crypto, code) });
+    const keysPartition = buildKeysPartition(nvsKeys);
     let flash: Uint8Array;
     try {
-      flash = buildDeviceFlash({
-        crypto,
-        chip: layout.chip,
-        appImage: profile.signedApp,
-        nvsPartition,
-        nvsKeysPartition: buildKeysPartition(nvsKeys),
-        flashEncryptionKey: xtsKey,
-        layout,
-      });
+      flash = buildDeviceFlash({ crypto, chip: layout.chip, appImage: profile.signedApp, nvsPartition, nvsKeysPartition: keysPartition, flashEncryptionKey: xtsKey, layout });
     } catch (e) {
       efuse.destroy();
       throw e;
+    } finally {
+      keysPartition.fill(0xff); // the NVS keys in clear
     }
     lap('encryption');
     return { id, flash, efuse, certificate, seedHash, certSha256: toHex(crypto.digest('sha256', certificate.der)), timings };

@@ -47,4 +47,5 @@ export {
   type RegistryErrorCode,
   type RegistryErrorDetails,
   type RegistryUniqueField,
+  type VoidedCertificate,
 } from './registry.js';

@@ -49,6 +49,19 @@ export interface NewBatch {
   readonly requestedCount: number;
 }
 
+/** A certificate issued for a device that was never recorded (see {@link DeviceRegistry.voidCertificate}). */
+export interface VoidedCertificate {
+  /** The id the device would have had. */
+  readonly deviceId: string;
+  /** The certificate's serial (hex). */
+  readonly serial: string;
+  /** SHA-256 (64 hex digits) of the certificate's DER, or null when only the serial is known. */
+  readonly certSha256: string | null;
+  readonly batchId: string;
+  /** Why it is void, e.g. "bundle never recorded (resume)". */
+  readonly reason: string;
+}
+
 /** A provisioning batch as the registry holds it. Times are ISO 8601 strings in UTC. */
 export interface BatchRecord {
   readonly id: string;
@@ -66,6 +79,7 @@ export const REGISTRY_ACTIONS = Object.freeze({
   DEVICE_RECORD: 'device.record',
   DEVICE_REVOKE: 'device.revoke',
   BATCH_COMPLETE: 'batch.complete',
+  CERTIFICATE_VOID: 'certificate.void',
 } as const);
 
 /** One of {@link REGISTRY_ACTIONS}' values. */
@@ -232,6 +246,15 @@ export interface DeviceRegistry {
    * @throws {RegistryError} REGISTRY_NOT_FOUND for an unknown batch, REGISTRY_BATCH_COMPLETE the second time.
    */
   completeBatch(id: string, actor: string): Promise<BatchRecord>;
+  /**
+   * Records that a certificate was issued for a device that was never recorded and whose bundle
+   * is being destroyed (a crash between the bundle and the registry; `--resume` makes the device
+   * again with a new key and serial). Audited as `certificate.void` with the serial, so the CRL
+   * can list it: a copy of the destroyed bundle never becomes a valid identity.
+   * @throws {RegistryError} REGISTRY_NOT_FOUND for an unknown batch; REGISTRY_DUPLICATE_SERIAL when
+   *   a recorded device holds that serial (it is not an orphan).
+   */
+  voidCertificate(certificate: VoidedCertificate, actor: string): Promise<void>;
   /** Closes the registry; later calls throw REGISTRY_IO. Closing twice is harmless. */
   close(): Promise<void>;
 }

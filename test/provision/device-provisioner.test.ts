@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -12,6 +13,8 @@ import { NvsecError } from '../../src/errors/nvsec-error.js';
 import { MemoryFlash } from '../../src/flash/memory-flash.js';
 import { FACTORY_FILES, type LoadedFactory, loadFactory } from '../../src/node/factory.js';
 import { nodeCrypto } from '../../src/node/node-crypto.js';
+import { generateSigningKey, readSigningKey } from '../../src/node/signing-key.js';
+import { signImage } from '../../src/boot/secure-boot-v2.js';
 import { loadNodeKeyCrypto } from '../../src/node/node-key-crypto.js';
 import { parseKeysPartition } from '../../src/nvs/crypto/keys-partition.js';
 import { CKA } from '../../src/pkcs11/constants.js';
@@ -149,7 +152,21 @@ describe('loadFactory(): a damaged factory is refused with a clear error', () =>
     const app = fs.readFileSync(path.join(dir, FACTORY_FILES.signedApp));
     app[100]! ^= 1;
     fs.writeFileSync(path.join(dir, FACTORY_FILES.signedApp), app);
-    assert.match(await code(dir), /^FACTORY_CORRUPT: The signed app .* does not verify/);
+    assert.match(await code(dir), /^FACTORY_CORRUPT: The signed app .* is not the one factory\.json records/);
+    // Even with factory.json edited to match, the image checks give it away…
+    const manifest = JSON.parse(fs.readFileSync(path.join(dir, FACTORY_FILES.manifest), 'utf8'));
+    const record = (bytes: Uint8Array): void => {
+      manifest.app.sha256 = createHash('sha256').update(bytes).digest('hex');
+      fs.writeFileSync(path.join(dir, FACTORY_FILES.manifest), JSON.stringify(manifest));
+    };
+    record(app);
+    assert.match(await code(dir), /^FACTORY_CORRUPT: The signed app .* is not a valid esp32c3 app image: checksum mismatch/);
+    // …and a valid app signed with another key, the signature.
+    const other = readSigningKey(generateSigningKey('rsa3072')).signer!;
+    const resigned = (await signImage(nodeCrypto, new Uint8Array(fs.readFileSync(path.join(dir, FACTORY_FILES.app))), [other])).image;
+    fs.writeFileSync(path.join(dir, FACTORY_FILES.signedApp), resigned);
+    record(resigned);
+    assert.match(await code(dir), /^FACTORY_CORRUPT: The signed app .* does not verify with the code-signing key/);
   });
   it('a replaced code-signing public key: FACTORY_CORRUPT', async () => {
     const dir = copy();

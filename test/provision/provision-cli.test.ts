@@ -16,7 +16,7 @@ const MAIN = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '.
 const ENV = { NVSEC_FACTORY_PASSPHRASE: PASSPHRASE };
 
 /** Complete bundle folders (named by device id; `<id>.tmp-…` ones are half-written) in `out`. */
-const bundles = (out: string): string[] => (fs.existsSync(out) ? fs.readdirSync(out).filter((n) => /^t-[0-9a-f]{8}-\d{6}$/.test(n)).sort() : []);
+const bundles = (out: string): string[] => (fs.existsSync(out) ? fs.readdirSync(out).filter((n) => /^t-[0-9a-f]{16}-\d{6}$/.test(n)).sort() : []);
 const temps = (out: string): string[] => (fs.existsSync(out) ? fs.readdirSync(out).filter((n) => n.includes('.tmp-')) : []);
 
 describe('nvsec provision', () => {
@@ -85,9 +85,16 @@ describe('nvsec provision', () => {
     assert.deepEqual(fs.readdirSync(out), ['something']);
     for (const d of ['b2', 'b3', 'b4', 'b5']) assert.equal(fs.existsSync(path.join(f.root, d)), false, `${d} was created`);
     const wrong = runCli(['provision', '--factory', f.dir, '--count', '2', '--out', path.join(f.root, 'b6')], { env: { NVSEC_FACTORY_PASSPHRASE: 'wrong passphrase' } });
-    assert.equal(wrong.status, 1);
+    assert.equal(wrong.status, 2);
     assert.match(wrong.stderr, /passphrase/i);
     assert.equal(fs.existsSync(path.join(f.root, 'b6')), false);
+    // A folder that is not a factory: refused before the default registry (inside it) is created.
+    const notFactory = path.join(f.root, 'not-a-factory');
+    fs.mkdirSync(notFactory);
+    const r = runCli(['provision', '--factory', notFactory, '--count', '1', '--out', path.join(f.root, 'b7')], { env: ENV });
+    assert.equal(r.status, 2);
+    assert.match(r.stderr, /is not a factory/);
+    assert.deepEqual(fs.readdirSync(notFactory), []);
   });
 
   it('starts afresh in a folder a run killed while writing batch.json left (only the temporary file there)', () => {

@@ -159,6 +159,23 @@ describe('SqliteRegistry devices', () => {
     });
   });
 
+  it('voidCertificate() logs an unrecorded device\'s serial for the CRL, and refuses a recorded device\'s serial', async () => {
+    await withBatch(async (registry, file) => {
+      const kept = await registry.recordDevice(device('b1'), 'tester');
+      const serial = crypto.randomBytes(16).toString('hex');
+      await registry.voidCertificate({ deviceId: 'dev-orphan', serial: serial.toUpperCase(), certSha256: sha256(crypto.randomBytes(9)), batchId: 'b1', reason: 'bundle never recorded' }, 'provision');
+      const [row] = await registry.auditLog({ action: 'certificate.void' });
+      assert.equal(row?.deviceId, 'dev-orphan');
+      assert.equal(row?.batchId, 'b1');
+      assert.equal(row?.detail.serial, canonicalSerial(serial));
+      const before = rawCounts(file);
+      await rejectsWith(registry.voidCertificate({ deviceId: 'x', serial: kept.serial, certSha256: null, batchId: 'b1', reason: 'r' }, 'provision'), 'REGISTRY_DUPLICATE_SERIAL');
+      await rejectsWith(registry.voidCertificate({ deviceId: 'x', serial: '01', certSha256: null, batchId: 'nope', reason: 'r' }, 'provision'), 'REGISTRY_NOT_FOUND');
+      assert.deepEqual(rawCounts(file), before);
+      assert.equal(await registry.get('dev-orphan'), null, 'a void certificate is not a device');
+    });
+  });
+
   it('checkNewDevice() rejects bad fields by name before anything is written', () => {
     const ok = device('b1');
     assert.throws(() => checkNewDevice({ ...ok, bundlePath: '/abs/dev' }), /bundlePath/);
