@@ -1,11 +1,10 @@
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { SingleBar } from 'cli-progress';
 import type { Command } from 'commander';
 import { NvsecError } from '../errors/nvsec-error.js';
 import { FACTORY_FILES, FACTORY_PASSPHRASE_ENV } from '../node/factory.js';
-import { type BatchResult, provisionBatch } from '../node/provision-batch.js';
+import { type BatchResult, defaultWorkers, provisionBatch } from '../node/provision-batch.js';
 import { openRegistry } from '../node/sqlite-registry.js';
 import { factoryPassphrase } from './factory.js';
 import { runAction, usageError } from './_run.js';
@@ -48,7 +47,7 @@ export function registerProvisionCommand(program: Command): void {
     .option('--count <n>', 'devices to make (a new batch)')
     .requiredOption('--out <dir>', 'output folder: one bundle folder per device, and batch.json')
     .option('--registry <spec>', `the device registry (default: sqlite:<factory>/${FACTORY_FILES.registry})`)
-    .option('--workers <k>', 'worker threads (0: on the main thread)', String(os.availableParallelism()))
+    .option('--workers <k>', 'worker threads (0: on the main thread; default: CPUs + 1)', String(defaultWorkers()))
     .option('--resume', 'finish the batch in --out: remove half-written and unrecorded bundles, make the missing devices')
     .option('--passphrase-file <file>', `file whose first line decrypts the factory keys (or ${FACTORY_PASSPHRASE_ENV})`)
     .option('--json', 'print the result as JSON (no progress bar)')
@@ -67,7 +66,7 @@ half-written and unrecorded bundles are removed and the missing devices made, so
 with every device unique, recorded once, and no orphans.
 
 Examples:
-  nvsec provision --factory factory --count 1000 --out batch1 --workers 2
+  nvsec provision --factory factory --count 1000 --out batch1
   nvsec provision --factory factory --out batch1 --resume --json
   nvsec device boot batch1/dev-1a2b3c4d-000001`,
     )

@@ -51,6 +51,7 @@ export {
   type BatchFile,
   type BatchProgress,
   type BatchResult,
+  defaultWorkers,
   deviceIds,
   provisionBatch,
   type ProvisionBatchOptions,

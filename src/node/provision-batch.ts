@@ -52,7 +52,7 @@ export interface ProvisionBatchOptions {
   /** Devices to make (a new batch). Omit with `resume`: the batch file says how many. */
   readonly count?: number;
   readonly registry: DeviceRegistry;
-  /** Worker threads making devices; 0 makes them on the calling thread. Default: the number of CPUs. */
+  /** Worker threads making devices; 0 makes them on the calling thread. Default {@link defaultWorkers}. */
   readonly workers?: number;
   /** Finish the batch in `outDir` instead of starting one. */
   readonly resume?: boolean;
@@ -127,7 +127,7 @@ export async function provisionBatch(options: ProvisionBatchOptions): Promise<Ba
   const started = performance.now();
   const { outDir, registry } = options;
   const actor = options.actor ?? 'provision';
-  const workerCount = options.workers ?? os.availableParallelism();
+  const workerCount = options.workers ?? defaultWorkers();
   if (!Number.isSafeInteger(workerCount) || workerCount < 0 || workerCount > 64) throw new RangeError(`"workers" must be 0..64, got ${String(workerCount)}`);
   if (options.resume !== true && (options.count === undefined || !Number.isSafeInteger(options.count) || options.count < 1 || options.count > 1_000_000)) {
     throw new RangeError(`"count" must be 1..1000000, got ${String(options.count)}`);
@@ -373,6 +373,14 @@ function processRuns(pid: number): boolean {
   } catch (e) {
     return (e as NodeJS.ErrnoException).code === 'EPERM'; // it exists, owned by someone else
   }
+}
+
+/**
+ * Worker threads by default: one per CPU plus one, so that a CPU stays busy while a worker waits
+ * for the disk (each device writes a 2 MiB flash image and syncs it).
+ */
+export function defaultWorkers(): number {
+  return os.availableParallelism() + 1;
 }
 
 /** Every device id of the batch, in order. */
