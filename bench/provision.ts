@@ -1,5 +1,5 @@
 // Factory provisioning and device boot (issue 7), measured on the built CLI (dist/nvsec.mjs):
-//   provision-devices  devices/s of `nvsec provision ` (default workers: CPUs + 1) with the default bundle (2 MiB
+//   provision-devices  devices/s of `nvsec provision` (default workers: CPUs + 1) with the default bundle (2 MiB
 //                      flash, encrypted), per-stage breakdown; target >= 200 devices/s
 //   device-boot        one device's boot, in process (bootDevice) and as `nvsec device boot` processes
 //   provision-10k      peak memory (and rate) of a 10,000-device batch; only with --only provision-10k
