@@ -220,7 +220,8 @@ export function makeRow(input: RowInput): Row {
 export function formatValue(v: number, unit: string): string {
   if (unit === 's') return v.toFixed(3);
   if (unit === 'ms') return v < 10 ? v.toFixed(3) : v.toFixed(1);
-  if (unit === 'ops/s') return Math.round(v).toLocaleString('en-US');
+  if (unit === 'ops/s' || unit === 'devices/s') return Math.round(v).toLocaleString('en-US');
+  if (unit === 'MiB') return v.toFixed(0);
   return String(v);
 }
 

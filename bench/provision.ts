@@ -95,7 +95,7 @@ export function runProvisionGroup(cfg: ProvisionBenchConfig): Row[] {
         whole.push(count / wallS);
         peak = Math.max(peak, json.peakRssMiB);
         notes.push(stageNote(json));
-        sample ??= path.join(out, fs.readdirSync(out).find((n) => n.startsWith('bench-'))!);
+        sample = path.join(out, fs.readdirSync(out).find((n) => n.startsWith('bench-'))!); // the last run keeps its bundles
         if (i < runs - 1) fs.rmSync(out, { recursive: true, force: true });
       }
       const workload = `${count} devices, default bundle (ESP32-C3, 2 MiB flash, XTS flash encryption, Secure Boot V2 RSA-3072, encrypted NVS, 6 credentials), ${WORKERS} workers, SQLite registry`;
