@@ -4,7 +4,7 @@
 // invariants: every device unique and recorded once, every recorded device's bundle complete and
 // holding the recorded certificate, no orphan or half-written bundle, every removed orphan's
 // certificate voided in the registry.
-//   node --import tsx test/slow/provision-kill-campaign.ts [--devices 200] [--kills 20] [--seed 1]
+//   node --import tsx test/slow/provision-kill-campaign.ts [--devices 1000] [--kills 20] [--seed 1]
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -19,7 +19,7 @@ import { openSqliteRegistry } from '../../src/node/sqlite-registry.js';
 import { TSX } from '../_support/cli.js';
 import { mulberry32 } from '../_support/mulberry32.js';
 
-const { values } = parseArgs({ options: { devices: { type: 'string', default: '200' }, kills: { type: 'string', default: '20' }, seed: { type: 'string', default: '1' } } });
+const { values } = parseArgs({ options: { devices: { type: 'string', default: '1000' }, kills: { type: 'string', default: '20' }, seed: { type: 'string', default: '1' } } });
 const COUNT = Number(values.devices);
 const KILLS = Number(values.kills);
 const random = mulberry32(Number(values.seed));
@@ -62,7 +62,7 @@ try {
   for (let run = 0; run < KILLS; run++) {
     const first = !fs.existsSync(path.join(out, BATCH_FILE));
     const byTime = run % 2 === 0;
-    const kill = byTime ? { afterMs: 300 + (random() % 3500) } : { afterBundles: Math.min(COUNT - 1, bundles().length + 1 + (random() % 25)) };
+    const kill = byTime ? { afterMs: 200 + (random() % 2500) } : { afterBundles: Math.min(COUNT - 1, bundles().length + 1 + (random() % 40)) };
     const r = await provision(first ? ['--count', String(COUNT)] : ['--resume'], kill);
     let recorded = 0;
     if (fs.existsSync(path.join(out, BATCH_FILE))) {
