@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -17,6 +17,7 @@ import { nodeTcpTransport } from '../../src/node/tcp-transport.js';
 import { TokenSession } from '../../src/pkcs11/token-session.js';
 import { loadCertificates } from '../../src/provision/certificates.js';
 import { runCli } from '../_support/cli.js';
+import { type OpensslServer, startOpensslServer, stopOpensslServers } from '../_support/openssl-server.js';
 import { buildHandMadeDevice, DEVICE_ID, type HandBuiltDevice, USER_PIN } from './_device.js';
 
 // The server is Debian's `openssl s_server` requiring a client certificate from the device's CAs
@@ -27,28 +28,10 @@ const at = (name: string): string => path.join(dir, name);
 const ossl = (...args: string[]): string => execFileSync('openssl', args, { cwd: dir, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
 const derOf = (pemFile: string): Uint8Array => new Uint8Array(execFileSync('openssl', ['x509', '-in', pemFile, '-outform', 'DER'], { cwd: dir }));
 
-interface Server {
-  port: number;
-  log: () => string;
-}
-const children: ChildProcess[] = [];
-/** Starts `openssl s_server` on a free port (-accept 0) demanding a client certificate from the device CAs. */
-async function startServer(...extra: string[]): Promise<Server> {
-  const args = ['s_server', '-Verify', '1', '-verify_return_error', '-CAfile', 'device-cas.pem', '-cert', 'server.pem', '-key', 'server.key', '-accept', '0', '-no_dhe', ...extra];
-  const child = spawn('openssl', args, { cwd: dir });
-  children.push(child);
-  let out = '';
-  child.stderr!.on('data', (d: Buffer) => (out += d.toString()));
-  const port = await new Promise<number>((resolve, reject) => {
-    child.stdout!.on('data', (d: Buffer) => {
-      out += d.toString();
-      const m = /ACCEPT \S*:(\d+)/.exec(out);
-      if (m) resolve(Number(m[1]));
-    });
-    child.once('exit', (code) => reject(new Error(`openssl s_server exited with ${code}: ${out}`)));
-  });
-  return { port, log: () => out };
-}
+type Server = OpensslServer;
+/** Starts `openssl s_server` on a free port demanding a client certificate from the device CAs. */
+const startServer = (...extra: string[]): Promise<Server> =>
+  startOpensslServer(dir, ['-Verify', '1', '-verify_return_error', '-CAfile', 'device-cas.pem', '-cert', 'server.pem', '-key', 'server.key', '-no_dhe', ...extra]);
 /** Lets the server's output reach us (runCli blocks the event loop while the CLI runs). */
 const settle = (): Promise<void> => new Promise((r) => setTimeout(r, 200));
 
@@ -79,7 +62,7 @@ before(async () => {
   www = await startServer('-www');
 });
 after(() => {
-  for (const c of children) c.kill();
+  stopOpensslServers();
   fs.rmSync(dir, { recursive: true, force: true });
 });
 

@@ -2,35 +2,20 @@
 // device connect to `openssl s_server` requiring a client certificate from the factory root;
 // then a device revoked in the registry is refused in the handshake through `registry crl`.
 import assert from 'node:assert/strict';
-import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { FACTORY_FILES } from '../../src/node/factory.js';
 import { BATCH_FILE } from '../../src/node/provision-batch.js';
 import { runCli } from '../_support/cli.js';
+import { type OpensslServer, startOpensslServer, stopOpensslServers } from '../_support/openssl-server.js';
 import { makeTestFactory, PASSPHRASE, type TestFactory } from './_factory.js';
 
 const ENV = { NVSEC_FACTORY_PASSPHRASE: PASSPHRASE, NVSEC_PIN: '' };
-const children: ChildProcess[] = [];
-
 /** `openssl s_server -www` on a free port, demanding a client certificate the factory root verifies. */
-async function startServer(cwd: string, ...extra: string[]): Promise<{ port: number; log: () => string }> {
-  const args = ['s_server', '-Verify', '1', '-verify_return_error', '-CAfile', 'root-ca.pem', '-cert', 'server.pem', '-key', 'server.key', '-accept', '0', '-www', ...extra];
-  const child = spawn('openssl', args, { cwd });
-  children.push(child);
-  let out = '';
-  child.stderr!.on('data', (d: Buffer) => (out += d.toString()));
-  const port = await new Promise<number>((resolve, reject) => {
-    child.stdout!.on('data', (d: Buffer) => {
-      out += d.toString();
-      const m = /ACCEPT \S*:(\d+)/.exec(out);
-      if (m) resolve(Number(m[1]));
-    });
-    child.once('exit', (code) => reject(new Error(`openssl s_server exited with ${code}: ${out}`)));
-  });
-  return { port, log: () => out };
-}
+const startServer = (cwd: string, ...extra: string[]): Promise<OpensslServer> =>
+  startOpensslServer(cwd, ['-Verify', '1', '-verify_return_error', '-CAfile', 'root-ca.pem', '-cert', 'server.pem', '-key', 'server.key', '-www', ...extra]);
 
 describe('provision → device boot → device connect against openssl s_server', () => {
   let f: TestFactory;
@@ -57,7 +42,7 @@ describe('provision → device boot → device connect against openssl s_server'
     assert.equal(ids.length, 2);
   });
   after(() => {
-    for (const c of children) c.kill();
+    stopOpensslServers();
     f.cleanup();
   });
 
