@@ -65,6 +65,32 @@ describe('provision → device boot → device connect against openssl s_server'
     assert.match(page, /Issuer: O=Acme Test, CN=Acme Test Manufacturing CA/);
   });
 
+  it('device flash-app re-flashes a trusted app keeping the credentials, and refuses an untrusted one without writing', async () => {
+    const bundle = path.join(out, ids[0]!);
+    const boot = (): { serial: string; seed: string } => {
+      const r = runCli(['device', 'boot', bundle, '--json'], { env: ENV });
+      assert.equal(r.status, 0, r.stderr);
+      const report = JSON.parse(r.stdout);
+      return { serial: report.identity.certificate.serial, seed: report.nvSeed.after };
+    };
+    const before = boot();
+    const ok = runCli(['device', 'flash-app', bundle, path.join(f.dir, FACTORY_FILES.signedApp), '--json'], { env: ENV });
+    assert.equal(ok.status, 0, ok.stderr);
+    const after = boot();
+    assert.equal(after.serial, before.serial, 'the credentials survive the re-flash');
+    assert.notEqual(after.seed, before.seed, 'each boot refreshes the NV seed');
+    // An app signed with another key: refused, flash.bin byte for byte unchanged.
+    const other = path.join(srv, 'other-signed.bin');
+    execFileSync('openssl', ['genrsa', '-out', path.join(srv, 'other.pem'), '3072'], { stdio: 'ignore' });
+    const signed = runCli(['secure-boot', 'sign-data', '--version', '2', '--keyfile', path.join(srv, 'other.pem'), '--output', other, path.join(f.dir, FACTORY_FILES.app)]);
+    assert.equal(signed.status, 0, signed.stderr);
+    const flashBefore = fs.readFileSync(path.join(bundle, 'flash.bin'));
+    const refused = runCli(['device', 'flash-app', bundle, other], { env: ENV });
+    assert.equal(refused.status, 1);
+    assert.match(refused.stderr, /not signed by a key the eFuses trust.*nothing was written/);
+    assert.ok(fs.readFileSync(path.join(bundle, 'flash.bin')).equals(flashBefore));
+  });
+
   it('refuses to trust a server its pinned CA did not certify', async () => {
     const server = await startServer(srv);
     const other = path.join(srv, 'other-ca.pem');
