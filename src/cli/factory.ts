@@ -75,9 +75,8 @@ Examples:
       runAction(async (opts: InitOptions, cmd: Command) => {
         const passphrase = factoryPassphrase(opts);
         const int = (v: string | undefined, name: string): number => {
-          const n = Number(v);
-          if (!Number.isSafeInteger(n)) usageError(cmd, `--${name} must be an integer, got "${v}"`);
-          return n;
+          if (v === undefined || !/^\d{1,9}$/.test(v.trim())) usageError(cmd, `--${name} must be a whole number, got "${v}"`);
+          return Number(v);
         };
         const userPin = readPin({ userPinFile: opts.userPinFile }, { option: 'user-pin', env: 'NVSEC_FACTORY_USER_PIN' });
         const options: InitFactoryOptions = {

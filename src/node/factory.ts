@@ -288,6 +288,9 @@ export async function loadFactory(dir: string, passphrase: string): Promise<Load
   }
 
   const layout: DeviceFlashLayout = flashLayoutFromCsv(manifest.flash.layout, manifest.chip, manifest.flash.size, read(manifest.flash.partitionCsv, 'partition table').toString('utf8'));
+  if (!bytesEqual(new Uint8Array(read(manifest.flash.partitionTable, 'partition table binary')), encodePartitionTable(layout.entries, nodeCrypto))) {
+    throw new NvsecError('FACTORY_CORRUPT', `The partition table binary (${manifest.flash.partitionTable}) is not the table ${manifest.flash.partitionCsv} describes: one of them was edited; devices would be flashed with another layout than they are built for`);
+  }
   const codeKey = readSigningKey(read(manifest.codeSigning.publicKey, 'code-signing public key'), manifest.codeSigning.publicKey);
   if (toHex(publicKeyDigest(nodeCrypto, codeKey.publicKey)) !== manifest.codeSigning.digest) {
     throw new NvsecError('FACTORY_CORRUPT', `The code-signing public key (${manifest.codeSigning.publicKey}) does not have the digest ${FACTORY_FILES.manifest} records: the key file was replaced`);
@@ -350,7 +353,7 @@ function parseManifest(file: string): FactoryManifest {
   const str = (v: unknown): v is string => typeof v === 'string' && v.length > 0;
   if (!str(o.id)) bad('"id" is missing');
   if (typeof o.chip !== 'string' || !Object.hasOwn(EFUSE_CHIPS, o.chip)) bad(`"chip" ${JSON.stringify(o.chip)} is not one of ${Object.keys(EFUSE_CHIPS).join(', ')}`);
-  if (!o.flash || !str(o.flash.partitionCsv) || !Number.isSafeInteger(o.flash.size)) bad('"flash" must name the partition CSV and the flash size');
+  if (!o.flash || !str(o.flash.partitionCsv) || !str(o.flash.partitionTable) || !Number.isSafeInteger(o.flash.size)) bad('"flash" must name the partition CSV and binary and the flash size');
   for (const k of ['rootCa', 'intermediateCa'] as const) if (!o[k] || !str(o[k].certificate) || !str(o[k].key)) bad(`"${k}" must name a certificate and a key file`);
   if (!str(o.jitpCertificate)) bad('"jitpCertificate" is missing');
   if (!o.codeSigning || !str(o.codeSigning.publicKey) || !str(o.codeSigning.digest)) bad('"codeSigning" must name the public key and its digest');

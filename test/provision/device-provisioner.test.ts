@@ -185,6 +185,12 @@ describe('loadFactory(): a damaged factory is refused with a clear error', () =>
       other.cleanup();
     }
   });
+  it('a partition table binary that differs from the CSV: FACTORY_CORRUPT', async () => {
+    const dir = copy();
+    const csv = fs.readFileSync(path.join(dir, FACTORY_FILES.partitionCsv), 'utf8');
+    fs.writeFileSync(path.join(dir, FACTORY_FILES.partitionCsv), csv.replace('0x6000', '0x5000'));
+    assert.match(await code(dir), /^FACTORY_CORRUPT: The partition table binary .* is not the table partitions\.csv describes/);
+  });
   it('a manifest that is not JSON: FACTORY_CORRUPT', async () => {
     const dir = copy();
     fs.writeFileSync(path.join(dir, FACTORY_FILES.manifest), '{ "format": ');
