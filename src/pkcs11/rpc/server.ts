@@ -279,8 +279,13 @@ export class RpcConnection {
     on(64, (a, w) => {
       const s = sess(a);
       const n = cap(a, 1);
-      // The client sends NULL and zero-length buffers alike as capacity 0 (P5): refused, as SoftHSM does.
-      if (n === null) throw pkcs11Error(CKR.CKR_ARGUMENTS_BAD, 'C_GenerateRandom: ask for at least one byte');
+      // The client sends NULL and zero-length buffers alike as capacity 0 (P5). SoftHSM refuses it
+      // (CKR_ARGUMENTS_BAD); this server answers the zero-length request (CKR_OK, no bytes), which
+      // PKCS#11 allows and `pkcs11-tool --test` requires, and which is harmless for a NULL buffer.
+      if (n === null) {
+        w.bytes(new Uint8Array(0));
+        return;
+      }
       if (n > this.maxRandom) throw pkcs11Error(CKR.CKR_ARGUMENTS_BAD, `C_GenerateRandom: at most ${this.maxRandom} bytes per call`);
       const out = t.generateRandom(s, n);
       w.bytes(out);
