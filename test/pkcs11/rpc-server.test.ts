@@ -146,7 +146,7 @@ describe('RpcConnection: C semantics over the wire', () => {
     const ga = decodeBody(c.call(request(RPC_CALL.C_GetAttributeValue!, (w) => w.u64(s).u64(pub).attributeRequests([{ type: CKA.CKA_EC_POINT, capacity: 200 }])))!, 'response');
     const point = (ga.values[0]!.value as WireAttribute[])[0]!.value!;
     assert.equal(ga.values[1]!.value, CKR.CKR_OK);
-    assert.ok(p256.verify(sig.value!, hash, point.subarray(2), { prehash: false, format: 'compact' }));
+    assert.ok(p256.verify(sig.value!, hash, point.subarray(2), { prehash: false, format: 'compact', lowS: false }));
     // The operation ended with the signature.
     assert.equal(errorRv(c.call(request(RPC_CALL.C_Sign!, (w) => w.u64(s).bytes(hash).capacity(64)))!), CKR.CKR_OPERATION_NOT_INITIALIZED);
   });
