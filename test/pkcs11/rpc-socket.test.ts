@@ -204,6 +204,12 @@ describe('native tools through p11-kit-client.so against nvsec token serve', { s
     assert.match(r.out, /token label\s+:\s+served/);
   });
 
+  it('pkcs11-tool --test --login reports "No errors" (C_GenerateRandom of 0 bytes included)', () => {
+    const r = tool('--test', '--login', '--pin', '123456');
+    assert.equal(r.status, 0, r.out);
+    assert.match(r.out, /^No errors$/m);
+  });
+
   it('a wrong PIN through the client is CKR_PIN_INCORRECT', () => {
     const r = tool('--login', '--pin', '999999', '-O');
     assert.notEqual(r.status, 0);
