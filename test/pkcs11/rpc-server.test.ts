@@ -247,6 +247,22 @@ describe('RpcConnection: connections (P10)', () => {
   });
 });
 
+describe('RpcConnection: a client gone mid-call', () => {
+  it('ending the connection with half a frame received closes its sessions and throws nothing', () => {
+    const t = token();
+    const c = new FakeClient(t);
+    c.init();
+    openSession(c, 0x11);
+    const frame = encodeFrame(0x20, request(RPC_CALL.C_GetSessionInfo!, (w) => w.u64(1)));
+    c.conn.receive(frame.subarray(0, 17));
+    assert.equal(c.received.length, 0);
+    c.conn.end();
+    assert.equal(t.getTokenInfo(0x11).sessionCount, 0);
+    c.conn.receive(frame.subarray(17));
+    assert.equal(c.received.length, 0);
+  });
+});
+
 describe('RpcConnection: malformed input', () => {
   const cases: [string, Uint8Array][] = [
     ['an unknown call id', encodeFrame(0x10, hex('000000ff 00000000'))],
