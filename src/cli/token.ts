@@ -13,6 +13,7 @@ import { ckmName, flagNames } from '../pkcs11/constant-name.js';
 import { type ObjectClassName, OBJECT_CLASSES, type ObjectSummary, SIGN_ALGORITHMS, type SignAlgorithm, TokenSession } from '../pkcs11/token-session.js';
 import { decodeEcPoint, ecSpki, rsaSpki } from '../pkcs11/token/key-encoding.js';
 import type { Token } from '../pkcs11/token/token.js';
+import { serveP11Kit } from '../node/p11-kit-server.js';
 import { readBinaryFile } from './_files.js';
 import { parseSize } from './_nvs-args.js';
 import { EXIT, runAction, usageError } from './_run.js';
@@ -267,6 +268,28 @@ Examples:
       ),
     ),
   ).action(runAction((opts: StoreOptions & { so?: boolean; newPin?: string; newPinFile?: string; pinIterations?: number }) => changePin(opts), { rejects }));
+
+  json(
+    withStore(
+      token
+        .command('serve')
+        .description('Serve the token to native PKCS#11 programs over the p11-kit RPC protocol (p11-kit-client.so) on a unix socket')
+        .requiredOption('--socket <path>', 'unix socket to listen on (created mode 0600; a stale socket there is replaced)')
+        .addOption(pinIterations())
+        .addHelpText(
+          'after',
+          `
+Prints P11_KIT_SERVER_ADDRESS=unix:path=... and serves until SIGINT or SIGTERM. A missing
+directory STORE is created as an uninitialised token (initialise it through the client, e.g.
+pkcs11-tool --init-token). Each client connection has its own sessions; the token is shared.
+
+Example:
+  $ nvsec token serve --store tok --socket tok.sock &
+  $ export P11_KIT_SERVER_ADDRESS=unix:path=$PWD/tok.sock
+  $ pkcs11-tool --module /usr/lib/x86_64-linux-gnu/pkcs11/p11-kit-client.so -L`,
+        ),
+    ),
+  ).action(runAction((opts: StoreOptions & { socket: string; pinIterations?: number }) => serve(opts), { rejects }));
 }
 
 interface ImportOptions extends StoreOptions {
@@ -764,3 +787,24 @@ async function changePin(opts: StoreOptions & { so?: boolean; newPin?: string; n
   );
 }
 
+
+/** `token serve`: the p11-kit RPC server over the store, until SIGINT/SIGTERM. */
+async function serve(opts: StoreOptions & { socket: string; pinIterations?: number }): Promise<void> {
+  const store = await openTokenStore(opts.store, {
+    ...(opts.nvsKeys === undefined ? {} : { nvsKeys: opts.nvsKeys }),
+    ...(opts.pinIterations === undefined ? {} : { pinIterations: opts.pinIterations }),
+    create: !opts.store.startsWith(NVS_STORE_PREFIX),
+  });
+  try {
+    for (const note of store.p11.token.notes) process.stderr.write(`nvsec: warning: ${note}\n`);
+    const server = await serveP11Kit(store.p11.token, { socket: opts.socket, log: (m) => process.stderr.write(`nvsec: ${m}\n`) });
+    print(opts, { address: server.address, pid: process.pid, store: store.description }, `P11_KIT_SERVER_ADDRESS=${server.address}\nP11_KIT_SERVER_PID=${process.pid}`);
+    await new Promise<void>((resolve) => {
+      process.once('SIGINT', resolve);
+      process.once('SIGTERM', resolve);
+    });
+    await server.close();
+  } finally {
+    store.close();
+  }
+}

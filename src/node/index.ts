@@ -60,3 +60,4 @@ export {
 } from './provision-batch.js';
 export { nodeTlsCrypto } from './node-tls-crypto.js';
 export { nodeTcpTransport } from './tcp-transport.js';
+export { type P11KitServer, type P11KitServerOptions, serveP11Kit } from './p11-kit-server.js';

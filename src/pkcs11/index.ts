@@ -60,3 +60,4 @@ export {
   type SignAlgorithm,
   TokenSession,
 } from './token-session.js';
+export * from './rpc/index.js';
