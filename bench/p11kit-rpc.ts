@@ -279,7 +279,8 @@ async function main(): Promise<void> {
       2,
     ),
   );
-  if (rows.some((r) => r.verdict === 'FAIL')) process.exitCode = 1;
+  // A failed check or missed target fails the run; so does a server named with --only that did not run.
+  if (rows.some((r) => r.verdict === 'FAIL') || (values.only !== undefined && skipped.length > 0)) process.exitCode = 1;
 }
 
 await main();

@@ -83,6 +83,8 @@ interface ListedSlot {
   hex: string;
   label?: string;
   flags?: string;
+  /** pkcs11-tool prints "token state: uninitialized" instead of label and flags for an uninitialised token. */
+  uninitialised: boolean;
 }
 
 /** Parses `pkcs11-tool -L`: "Slot N (0xID): description" followed by indented "key : value" lines. */
@@ -92,7 +94,7 @@ function listSlots(): ListedSlot[] {
   for (const block of out.split(/^(?=Slot \d+ \()/m).slice(1)) {
     const head = /^Slot \d+ \((0x[0-9a-f]+)\):/i.exec(block);
     assert.ok(head !== null, `unparseable pkcs11-tool -L block:\n${block}`);
-    const slot: ListedSlot = { id: BigInt(head[1]!), hex: head[1]! };
+    const slot: ListedSlot = { id: BigInt(head[1]!), hex: head[1]!, uninitialised: /^\s+token state:\s+uninitialized/m.test(block) };
     const label = /^\s+token label\s+:\s(.*)$/m.exec(block);
     if (label !== null) slot.label = label[1]!.trim();
     const flags = /^\s+token flags\s+:\s(.*)$/m.exec(block);
@@ -167,6 +169,9 @@ describe(`native PKCS#11 programs use a token through p11-kit-client.so (server:
     if (served.initialised) {
       assert.equal(slot.label, LABEL);
       assert.match(slot.flags ?? '', /token initialized/);
+    } else {
+      // nvsec serves a fresh directory store: a token present but not initialised.
+      assert.ok(slot.uninitialised, `expected "token state: uninitialized" for a fresh store, got ${JSON.stringify(slot.flags)}`);
     }
   });
 
@@ -185,6 +190,7 @@ describe(`native PKCS#11 programs use a token through p11-kit-client.so (server:
     const r = pkcs11Tool(['--slot', slot.hex, '--init-token', '--label', LABEL, '--so-pin', SO_PIN]);
     assert.match(r.all, /Token successfully initialized/);
     slot = theSlot();
+    assert.ok(!slot.uninitialised);
     assert.equal(slot.label, LABEL);
     assert.match(slot.flags ?? '', /token initialized/);
   });
