@@ -25,6 +25,9 @@ import {
 // the one that produced it (OpenSSL verifies pkcs11-tool's signatures, pkcs11js sees the slot
 // pkcs11-tool listed, s_server checks the certificate the engine signed…). Slot ids are discovered,
 // never assumed: p11-kit's server re-numbers them (P16).
+//
+//   NVSEC_RPC_SERVER=softhsm node --import tsx --test test/pkcs11/rpc-flows.test.ts   (the reference)
+//   node --import tsx --test test/pkcs11/rpc-flows.test.ts                            (nvsec token serve)
 
 const KIND = serverKindFromEnv();
 const UNAVAILABLE = servedTokenUnavailable(KIND, ['pkcs11-tool', 'p11tool', 'openssl-engine']);
