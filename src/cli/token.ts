@@ -282,9 +282,9 @@ Examples:
 Prints P11_KIT_SERVER_ADDRESS=unix:path=... and serves until SIGINT or SIGTERM. A missing
 directory STORE is created as an uninitialised token (initialise it through the client, e.g.
 pkcs11-tool --init-token). Each client connection has its own sessions; the token is shared.
-Caution: the login state is the token's, not the connection's: once one client logs in, every
-connected client sees the token logged in. Serve only to processes that may all use the PIN
-(the socket is mode 0600: processes of this user).
+A login belongs to the client that made it: while one client is logged in, the others are
+refused every call that touches what the login protects (CKR_USER_ANOTHER_ALREADY_LOGGED_IN)
+until it logs out, closes its last session or disconnects. The socket is mode 0600.
 
 Example:
   $ nvsec token serve --store tok --socket tok.sock &

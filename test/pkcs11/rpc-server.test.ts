@@ -3,7 +3,7 @@ import { describe, it } from 'node:test';
 import { p256 } from '@noble/curves/nist.js';
 import { nodeCrypto } from '../../src/node/node-crypto.js';
 import { loadNodeKeyCrypto } from '../../src/node/node-key-crypto.js';
-import { CKA, CKF_SESSION, CKM, CKO, CKR, CKU } from '../../src/pkcs11/constants.js';
+import { CKA, CKF_SESSION, CKM, CKO, CKR, CKS, CKU } from '../../src/pkcs11/constants.js';
 import { MemoryObjectStore } from '../../src/pkcs11/pal/memory-object-store.js';
 import { RPC_CALL, RPC_CALLS } from '../../src/pkcs11/rpc/calls.js';
 import { encodeFrame } from '../../src/pkcs11/rpc/frames.js';
@@ -216,6 +216,34 @@ describe('RpcConnection: connections (P10)', () => {
     a.conn.end();
     assert.equal(t.getTokenInfo(0x11).sessionCount, 0);
     assert.equal(errorRv(b.call(request(RPC_CALL.C_OpenSession!, (w) => w.u64(0x11).u64(RW)))!), null);
+  });
+
+  it('a login belongs to the client that made it: others are refused what it protects until it logs out or goes away', () => {
+    const t = token();
+    initTestToken(t);
+    const a = new FakeClient(t);
+    const b = new FakeClient(t);
+    a.init();
+    b.init();
+    const sa = openSession(a, 0x11);
+    const sb = openSession(b, 0x11);
+    login(a, sa);
+    const [, priv] = keygen(a, sa);
+    const refused = CKR.CKR_USER_ANOTHER_ALREADY_LOGGED_IN;
+    // B cannot use A's login: not to find or read objects, not to sign, not to log in over it.
+    assert.equal(errorRv(b.call(request(RPC_CALL.C_FindObjectsInit!, (w) => w.u64(sb).attributes([])))!), refused);
+    assert.equal(errorRv(b.call(request(RPC_CALL.C_GetAttributeValue!, (w) => w.u64(sb).u64(priv).attributeRequests([{ type: CKA.CKA_LABEL, capacity: null }])))!), refused);
+    assert.equal(errorRv(b.call(request(RPC_CALL.C_SignInit!, (w) => w.u64(sb).mechanism({ type: CKM.CKM_ECDSA, parameter: null }, 'legacy').u64(priv)))!), refused);
+    assert.equal(errorRv(b.call(request(RPC_CALL.C_Login!, (w) => w.u64(sb).u64(CKU.CKU_USER).byte(1).byteArray(pin(USER_PIN))))!), refused);
+    // What reveals nothing stays open.
+    assert.equal(errorRv(b.call(request(RPC_CALL.C_GetTokenInfo!, (w) => w.u64(0x11)))!), null);
+    // A logs out: B logs in itself. Then B's connection goes away mid-login: the login ends with it.
+    assert.equal(errorRv(a.call(request(RPC_CALL.C_Logout!, (w) => w.u64(sa)))!), null);
+    login(b, sb);
+    assert.equal(errorRv(a.call(request(RPC_CALL.C_FindObjectsInit!, (w) => w.u64(sa).attributes([])))!), refused);
+    b.conn.end();
+    assert.equal(t.getSessionInfo(sa).state, CKS.CKS_RW_PUBLIC_SESSION, 'the token is logged out once the holder is gone');
+    assert.equal(errorRv(a.call(request(RPC_CALL.C_FindObjectsInit!, (w) => w.u64(sa).attributes([])))!), null);
   });
 
   it('C_Finalize closes only this connection\'s sessions', () => {

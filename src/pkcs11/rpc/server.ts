@@ -53,6 +53,18 @@ const OK = CKR.CKR_OK;
  * socket.on('data', (chunk) => conn.receive(chunk));
  * socket.on('close', () => conn.end());
  */
+/**
+ * The client that holds each token's login. A PKCS#11 login belongs to the application that made
+ * it, and each RPC connection is an application, but the token keeps one login: so while one
+ * client is logged in, the others may only make the calls in {@link OPEN_WHILE_LOGGED_IN}; the
+ * login ends with the holder's C_Logout, its last session, C_Finalize or its connection.
+ */
+const LOGIN_HOLDERS = new WeakMap<Token, RpcConnection>();
+/** Calls that reveal and change nothing a login protects: open to every client at any time. */
+const OPEN_WHILE_LOGGED_IN: ReadonlySet<number> = new Set([1, 2, 3, 4, 5, 6, 7, 8, 10, 11, 12, 63, 64]);
+const C_LOGIN = 18;
+const C_LOGOUT = 19;
+
 export class RpcConnection {
   private readonly frames: FrameDecoder;
   private readonly log: (message: string) => void;
@@ -125,7 +137,21 @@ export class RpcConnection {
     this.close();
   }
 
+  /** Ends this client's login, if it holds the token's: the next client must log in itself. */
+  private releaseLogin(): void {
+    if (LOGIN_HOLDERS.get(this.token) !== this) return;
+    LOGIN_HOLDERS.delete(this.token);
+    const s = this.sessions.values().next().value;
+    if (s === undefined) return;
+    try {
+      this.token.logout(s);
+    } catch {
+      // already logged out (C_InitToken, or the token closed the sessions): nothing to end
+    }
+  }
+
   private closeOwnSessions(): void {
+    this.releaseLogin();
     for (const s of [...this.sessions]) {
       this.sessions.delete(s);
       try {
@@ -153,7 +179,13 @@ export class RpcConnection {
       if (id !== 1 && !this.initialized) throw pkcs11Error(CKR.CKR_CRYPTOKI_NOT_INITIALIZED, `${call.name}: call C_Initialize first`);
       const handler = this.handlers.get(id);
       if (handler === undefined) throw pkcs11Error(CKR.CKR_FUNCTION_NOT_SUPPORTED, `${call.name} is not supported by this token`);
+      const holder = LOGIN_HOLDERS.get(this.token);
+      if (holder !== undefined && holder !== this && !OPEN_WHILE_LOGGED_IN.has(id)) {
+        throw pkcs11Error(CKR.CKR_USER_ANOTHER_ALREADY_LOGGED_IN, `${call.name}: another client is logged in to this token, and its login is not shared`);
+      }
       handler(args, w);
+      if (id === C_LOGIN) LOGIN_HOLDERS.set(this.token, this);
+      if (id === C_LOGOUT && holder === this) LOGIN_HOLDERS.delete(this.token);
       body = w.finish();
     } catch (e) {
       body = errorBody(this.rvOf(e, call.name));
@@ -229,6 +261,7 @@ export class RpcConnection {
     });
     on(11, (a) => {
       const h = sess(a);
+      if (this.sessions.size === 1) this.releaseLogin(); // an application's login ends with its last session
       t.closeSession(h);
       this.sessions.delete(h);
     });
