@@ -20,13 +20,12 @@ import { createRequire } from 'node:module';
 import type * as Pkcs11js from 'pkcs11js';
 import { TSX } from '../test/_support/cli.js';
 import { findP11KitClient, SERVER_KINDS, type ServerKind, servedTokenUnavailable, startServedToken } from '../test/_support/p11kit-server.js';
+import { generateSessionP256Key, p256Public } from './_pkcs11js.js';
 import { type Check, formatTable, makeRow, type PeerFigure, type Row, summarize, timeInProcess } from './_harness.js';
 
 const LABEL = 'bench';
 const SO_PIN = '12345678';
 const USER_PIN = '123456';
-/** DER OID of prime256v1 (1.2.840.10045.3.1.7, RFC 5480): CKA_EC_PARAMS of a P-256 key. */
-const P256_EC_PARAMS = Buffer.from('06082a8648ce3d030107', 'hex');
 
 interface Config {
   signs: number;
@@ -45,14 +44,6 @@ interface WorkerResult {
 }
 
 // ---------------------------------------------------------------- worker (one client process)
-
-/** The public key of a CKA_EC_POINT (DER OCTET STRING holding the uncompressed point). */
-function publicKeyOfEcPoint(ecPoint: Buffer): crypto.KeyObject {
-  const point = ecPoint.length === 67 && ecPoint[0] === 0x04 && ecPoint[1] === 65 ? ecPoint.subarray(2) : ecPoint;
-  if (point.length !== 65 || point[0] !== 0x04) throw new Error(`CKA_EC_POINT is not an uncompressed P-256 point: ${ecPoint.toString('hex')}`);
-  const b64 = (b: Buffer): string => b.toString('base64url');
-  return crypto.createPublicKey({ key: { kty: 'EC', crv: 'P-256', x: b64(point.subarray(1, 33)), y: b64(point.subarray(33)) }, format: 'jwk' });
-}
 
 function worker(config: Config): WorkerResult {
   const client = findP11KitClient();
@@ -77,24 +68,8 @@ function worker(config: Config): WorkerResult {
     }
     const session = p11.C_OpenSession(slot, pkcs11js.CKF_SERIAL_SESSION | pkcs11js.CKF_RW_SESSION);
     p11.C_Login(session, pkcs11js.CKU_USER, USER_PIN);
-    const keys = p11.C_GenerateKeyPair(
-      session,
-      { mechanism: pkcs11js.CKM_EC_KEY_PAIR_GEN },
-      [
-        { type: pkcs11js.CKA_TOKEN, value: false },
-        { type: pkcs11js.CKA_EC_PARAMS, value: P256_EC_PARAMS },
-        { type: pkcs11js.CKA_VERIFY, value: true },
-      ],
-      [
-        { type: pkcs11js.CKA_TOKEN, value: false },
-        { type: pkcs11js.CKA_PRIVATE, value: true },
-        { type: pkcs11js.CKA_SENSITIVE, value: true },
-        { type: pkcs11js.CKA_SIGN, value: true },
-      ],
-    );
-    const [ecPoint] = p11.C_GetAttributeValue(session, keys.publicKey, [{ type: pkcs11js.CKA_EC_POINT }]);
-    if (ecPoint?.value === undefined) throw new Error('the public key has no CKA_EC_POINT');
-    const publicKey = publicKeyOfEcPoint(ecPoint.value as Buffer);
+    const keys = generateSessionP256Key(pkcs11js, p11, session);
+    const publicKey = p256Public(keys.point);
 
     // Signing: the SHA-256 of a fresh message per run, every signature kept for OpenSSL to verify.
     const signed: { message: Buffer; signatures: Buffer[] }[] = [];

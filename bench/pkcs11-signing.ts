@@ -12,6 +12,7 @@ import * as path from 'node:path';
 import { p256 } from '@noble/curves/nist.js';
 import type * as Pkcs11js from 'pkcs11js';
 import { loadNodeKeyCrypto } from './_dist.js';
+import { generateSessionP256Key, p256Public } from './_pkcs11js.js';
 import { runTokenRows, TOKEN_IDS } from './pkcs11-token.js';
 import { type Check, makeRow, type PeerFigure, type Row, type Target, timeInProcess } from './_harness.js';
 
@@ -27,18 +28,10 @@ export interface Pkcs11BenchConfig {
 }
 
 const SOFTHSM_LIB = '/usr/lib/softhsm/libsofthsm2.so';
-/** DER OID of prime256v1 (1.2.840.10045.3.1.7): CKA_EC_PARAMS of a P-256 key. */
-const P256_EC_PARAMS = Buffer.from('06082a8648ce3d030107', 'hex');
 /** The spec's Node/pkcs11js → SoftHSM direct range (§4), used when SoftHSM cannot run here. */
 const SPEC_SOFTHSM: PeerFigure = { label: 'Node 20 + pkcs11js → SoftHSM 2.6.1 direct, C_SignInit+C_Sign CKM_ECDSA P-256 (spec §4, other machine)', median: 19_200, min: 16_000, max: 22_400 };
 /** ">= SoftHSM (16k–22k/s)": the top of SoftHSM's range, so a pass beats all of it. */
 const TARGET: Target = { op: '>=', value: 22_400 };
-
-/** ECDSA P-256 public key object of an uncompressed point. */
-function p256Public(point: Uint8Array): crypto.KeyObject {
-  const b64 = (b: Uint8Array): string => Buffer.from(b).toString('base64url');
-  return crypto.createPublicKey({ key: { kty: 'EC', crv: 'P-256', x: b64(point.subarray(1, 33)), y: b64(point.subarray(33, 65)) }, format: 'jwk' });
-}
 
 /** OpenSSL verifies `sig` (r ‖ s) as an ECDSA-SHA-256 signature of `message`. */
 function opensslCheck(what: string, pub: crypto.KeyObject, message: Uint8Array, sigs: readonly Uint8Array[]): Check {
@@ -103,25 +96,7 @@ function openSoftHsm(pkcs11js: typeof Pkcs11js, log: (line: string) => void): So
     if (slot === undefined) throw new Error('the "bench" token has no slot');
     const session = p11.C_OpenSession(slot, pkcs11js.CKF_SERIAL_SESSION | pkcs11js.CKF_RW_SESSION);
     p11.C_Login(session, pkcs11js.CKU_USER, '1234');
-    const keys = p11.C_GenerateKeyPair(
-      session,
-      { mechanism: pkcs11js.CKM_EC_KEY_PAIR_GEN },
-      [
-        { type: pkcs11js.CKA_TOKEN, value: false },
-        { type: pkcs11js.CKA_EC_PARAMS, value: P256_EC_PARAMS },
-        { type: pkcs11js.CKA_VERIFY, value: true },
-      ],
-      [
-        { type: pkcs11js.CKA_TOKEN, value: false },
-        { type: pkcs11js.CKA_PRIVATE, value: true },
-        { type: pkcs11js.CKA_SENSITIVE, value: true },
-        { type: pkcs11js.CKA_SIGN, value: true },
-      ],
-    );
-    // CKA_EC_POINT is the DER OCTET STRING around 04 ‖ X ‖ Y.
-    const [attr] = p11.C_GetAttributeValue(session, keys.publicKey, [{ type: pkcs11js.CKA_EC_POINT }]);
-    const der = attr?.value;
-    if (!Buffer.isBuffer(der) || der.length !== 67 || der[0] !== 0x04 || der[1] !== 65) throw new Error('unexpected CKA_EC_POINT');
+    const keys = generateSessionP256Key(pkcs11js, p11, session);
     const out = Buffer.alloc(64);
     return {
       sign: (digest) => {
@@ -138,7 +113,7 @@ function openSoftHsm(pkcs11js: typeof Pkcs11js, log: (line: string) => void): So
           return true;
         }
       },
-      point: new Uint8Array(der.subarray(2)),
+      point: keys.point,
       close: () => {
         try {
           p11.C_Logout(session);
