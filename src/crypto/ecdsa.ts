@@ -1,7 +1,7 @@
 import { sha256 } from '@noble/hashes/sha2.js';
 import { ecdsa, weierstrass, type ECDSA } from '@noble/curves/abstract/weierstrass.js';
 import { p256, p384 } from '@noble/curves/nist.js';
-import { EC_CURVE_BYTES, type EcCurve, type EcPublicKey } from './public-key.js';
+import { EC_CURVE_BYTES, type EcCurve, type EcPublicKey, sec1Point } from './public-key.js';
 
 /**
  * ECDSA over a digest the caller computed ("prehashed", as Secure Boot V2 and PKCS#11 CKM_ECDSA
@@ -31,17 +31,6 @@ function curveOf(curve: EcCurve): ECDSA {
   const c = Object.hasOwn(curves, curve) ? curves[curve] : undefined;
   if (c === undefined) throw new RangeError(`"curve" must be one of P-192, P-256, P-384, got ${String(curve)}`);
   return c;
-}
-
-/** 0x04 ‖ X ‖ Y of `key`. */
-function sec1Point(key: EcPublicKey): Uint8Array {
-  const w = EC_CURVE_BYTES[key.curve];
-  if (key.x.length !== w || key.y.length !== w) throw new RangeError(`a ${key.curve} point has ${w}-byte coordinates, got ${key.x.length} and ${key.y.length}`);
-  const p = new Uint8Array(1 + 2 * w);
-  p[0] = 4;
-  p.set(key.x, 1);
-  p.set(key.y, 1 + w);
-  return p;
 }
 
 /**

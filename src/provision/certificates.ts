@@ -4,7 +4,7 @@ import { DER_TAG, type DerTlv, derChildren, readDer } from '../bytes/der.js';
 import { fromHex, toHex } from '../bytes/hex.js';
 import type { CryptoProvider, HashName } from '../crypto/provider.js';
 import { ecdsaDerToRaw, ecdsaRawToDer } from '../crypto/ecdsa-signature.js';
-import { EC_CURVE_BYTES, type EcCurve, type EcPublicKey, type PublicKey } from '../crypto/public-key.js';
+import { EC_CURVE_BYTES, type EcCurve, type EcPublicKey, type PublicKey, sec1Point } from '../crypto/public-key.js';
 import type { Signer } from '../crypto/signer.js';
 import { NvsecError } from '../errors/nvsec-error.js';
 import { curveOfEcParams, ecSpki } from '../pkcs11/token/key-encoding.js';
@@ -258,18 +258,9 @@ function ecKey(key: PublicKey, what: string): EcPublicKey & { curve: 'P-256' | '
   return key as EcPublicKey & { curve: 'P-256' | 'P-384' };
 }
 
-function pointOf(key: EcPublicKey): Uint8Array {
-  const w = EC_CURVE_BYTES[key.curve];
-  const p = new Uint8Array(1 + 2 * w);
-  p[0] = 4;
-  p.set(key.x, 1);
-  p.set(key.y, 1 + w);
-  return p;
-}
-
 function spkiOf(key: PublicKey, what: string): Uint8Array {
   const k = ecKey(key, what);
-  return ecSpki(k.curve, pointOf(k));
+  return ecSpki(k.curve, sec1Point(k));
 }
 
 /** The EC public key in a SubjectPublicKeyInfo (DER); KEY_UNSUPPORTED for other keys. */
@@ -457,7 +448,7 @@ export async function loadCertificates(deps: CertificateDeps): Promise<Certifica
   const shim = signerCrypto(deps.webCrypto, provider);
   const webCrypto = shim.crypto as unknown as LibCrypto;
 
-  const keyId = (key: EcPublicKey): Uint8Array => provider.digest('sha1', pointOf(key));
+  const keyId = (key: EcPublicKey): Uint8Array => provider.digest('sha1', sec1Point(key));
 
   /**
    * Our view of a parsed certificate. `known` skips re-reading what the caller just wrote (the
@@ -667,7 +658,7 @@ export async function loadCertificates(deps: CertificateDeps): Promise<Certifica
     const signature = await signer.sign(provider.digest(hash, tbs), hash);
     let verifyKey = verifyKeys.get(signer);
     if (verifyKey === undefined) {
-      verifyKey = subtle.importKey('raw', ab(pointOf(key)), { name: 'ECDSA', namedCurve: key.curve }, false, ['verify']);
+      verifyKey = subtle.importKey('raw', ab(sec1Point(key)), { name: 'ECDSA', namedCurve: key.curve }, false, ['verify']);
       verifyKeys.set(signer, verifyKey);
     }
     let imported: object;

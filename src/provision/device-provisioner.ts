@@ -3,7 +3,7 @@ import { publicKeyDigest } from '../boot/signature-block.js';
 import { toHex } from '../bytes/hex.js';
 import type { KeyCrypto } from '../crypto/key-crypto.js';
 import type { CryptoProvider } from '../crypto/provider.js';
-import type { PublicKey } from '../crypto/public-key.js';
+import { type PublicKey, sec1Point } from '../crypto/public-key.js';
 import { DEVICE_NVS } from '../device/boot.js';
 import { buildDeviceFlash, deviceEfuse } from '../device/device-image.js';
 import { type DeviceFlashLayout, partitionNamed } from '../device/flash-layout.js';
@@ -206,7 +206,7 @@ export async function provisionDevice(id: string, profile: FactoryProfile, deps:
     session.importCertificate(profile.rootCertificate, { label: PKCS11_LABELS.pkcs11configLABEL_ROOT_CERTIFICATE });
     session.importCertificate(profile.issuer.certificate.der, { label: PKCS11_LABELS.pkcs11configLABEL_JITP_CERTIFICATE });
     const code = profile.codeVerificationKey;
-    session.importPublicKey(code.kind === 'rsa' ? { type: 'rsa', n: code.n, e: code.e } : { type: 'ec', curve: ecCurve(code.curve), point: ecPoint(code.x, code.y) }, {
+    session.importPublicKey(code.kind === 'rsa' ? { type: 'rsa', n: code.n, e: code.e } : { type: 'ec', curve: ecCurve(code.curve), point: sec1Point(code) }, {
       label: PKCS11_LABELS.pkcs11configLABEL_CODE_VERIFICATION_KEY,
     });
     session.close();
@@ -246,12 +246,4 @@ export async function provisionDevice(id: string, profile: FactoryProfile, deps:
 function ecCurve(curve: string): 'P-256' | 'P-384' {
   if (curve === 'P-256' || curve === 'P-384') return curve;
   throw new RangeError(`The code-verification key is on ${curve}: the token stores P-256, P-384 or RSA keys`);
-}
-
-function ecPoint(x: Uint8Array, y: Uint8Array): Uint8Array {
-  const point = new Uint8Array(1 + x.length + y.length);
-  point[0] = 4;
-  point.set(x, 1);
-  point.set(y, 1 + x.length);
-  return point;
 }
