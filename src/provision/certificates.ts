@@ -672,6 +672,14 @@ export async function loadCertificates(deps: CertificateDeps): Promise<Certifica
     return signature;
   };
 
+  /** A CA's extensions: CA:TRUE with `pathLength` and keyCertSign + cRLSign (both critical), SKI, AKI (hex key ids). */
+  const caExtensions = (pathLength: number | undefined, subjectKeyId: string, authorityKeyId: string): X509.Extension[] => [
+    new x.BasicConstraintsExtension(true, pathLength, true),
+    new x.KeyUsagesExtension(x.KeyUsageFlags.keyCertSign | x.KeyUsageFlags.cRLSign, true),
+    new x.SubjectKeyIdentifierExtension(subjectKeyId),
+    new x.AuthorityKeyIdentifierExtension(authorityKeyId),
+  ];
+
   const endEntityExtensions = (subjectKeyId: Uint8Array, issuerKeyId: Uint8Array, eku: string): X509.Extension[] => [
     new x.BasicConstraintsExtension(false, undefined, true),
     new x.KeyUsagesExtension(x.KeyUsageFlags.digitalSignature, true),
@@ -696,12 +704,7 @@ export async function loadCertificates(deps: CertificateDeps): Promise<Certifica
         signer: params.signer,
         validity: params,
         serial: params.serial,
-        extensions: [
-          new x.BasicConstraintsExtension(true, params.pathLength, true),
-          new x.KeyUsagesExtension(x.KeyUsageFlags.keyCertSign | x.KeyUsageFlags.cRLSign, true),
-          new x.SubjectKeyIdentifierExtension(id),
-          new x.AuthorityKeyIdentifierExtension(id),
-        ],
+        extensions: caExtensions(params.pathLength, id, id),
       });
     },
 
@@ -720,12 +723,7 @@ export async function loadCertificates(deps: CertificateDeps): Promise<Certifica
         signer: params.issuer.signer,
         validity: params,
         serial: params.serial,
-        extensions: [
-          new x.BasicConstraintsExtension(true, params.pathLength ?? 0, true),
-          new x.KeyUsagesExtension(x.KeyUsageFlags.keyCertSign | x.KeyUsageFlags.cRLSign, true),
-          new x.SubjectKeyIdentifierExtension(toHex(ski)),
-          new x.AuthorityKeyIdentifierExtension(toHex(issuer.keyId)),
-        ],
+        extensions: caExtensions(params.pathLength ?? 0, toHex(ski), toHex(issuer.keyId)),
       });
     },
 
