@@ -6,12 +6,11 @@ import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { buildAppImage } from '../../src/boot/app-image-build.js';
-import { CHIPS } from '../../src/boot/app-image-chips.js';
 import type { Efuse } from '../../src/boot/efuse.js';
 import { signImage } from '../../src/boot/secure-boot-v2.js';
 import { publicKeyDigest } from '../../src/boot/signature-block.js';
 import type { Signer } from '../../src/crypto/signer.js';
+import { buildDemoApp } from '../../src/device/demo-app.js';
 import { buildDeviceFlash, deviceEfuse } from '../../src/device/device-image.js';
 import { defaultFlashLayout, partitionNamed } from '../../src/device/flash-layout.js';
 import { NvsSeedStore } from '../../src/entropy/nvs-seed-store.js';
@@ -51,20 +50,9 @@ export interface HandBuiltDevice {
   pem: { device: string; jitp: string; root: string; jitpKey: string };
 }
 
-/** An ESP32-C3 app image with an esp_app_desc_t naming `version`, and some code. */
-export function appImage(version: string, code: Uint8Array = new Uint8Array(3000).fill(0x13)): Uint8Array {
-  const desc = new Uint8Array(256);
-  new DataView(desc.buffer).setUint32(0, 0xabcd5432, true);
-  desc.set(new TextEncoder().encode(version), 16);
-  desc.set(new TextEncoder().encode('nvsec_device_test'), 48);
-  desc[180] = 16; // MMU page 64 KiB
-  return buildAppImage(nodeCrypto, {
-    header: { chipId: CHIPS.esp32c3.chipId, entryAddr: 0x40380000 },
-    segments: [
-      { loadAddr: CHIPS.esp32c3.drom!.start + 0x20, data: desc },
-      { loadAddr: 0x3fc88000, data: code },
-    ],
-  });
+/** An ESP32-C3 app image with an esp_app_desc_t naming `version` (the factory's demo app). */
+export function appImage(version: string): Uint8Array {
+  return buildDemoApp(nodeCrypto, { version, projectName: 'nvsec_device_test' });
 }
 
 const openssl = (dir: string, args: string[]): string => execFileSync('openssl', args, { cwd: dir, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
