@@ -1,9 +1,8 @@
-import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { SingleBar } from 'cli-progress';
 import type { Command } from 'commander';
 import { NvsecError } from '../errors/nvsec-error.js';
-import { FACTORY_FILES, FACTORY_PASSPHRASE_ENV } from '../node/factory.js';
+import { FACTORY_FILES, FACTORY_PASSPHRASE_ENV, factoryManifestFile } from '../node/factory.js';
 import { type BatchResult, defaultWorkers, provisionBatch } from '../node/provision-batch.js';
 import { openRegistry } from '../node/sqlite-registry.js';
 import { factoryPassphrase } from './factory.js';
@@ -85,9 +84,7 @@ async function provision(opts: ProvisionOptions, cmd: Command): Promise<void> {
   if (count === undefined && opts.resume !== true) usageError(cmd, '--count is required for a new batch (or --resume to finish the batch in --out)');
   const passphrase = factoryPassphrase(opts);
   // The factory first: a mistyped --factory must not leave a registry.db behind.
-  if (!fs.existsSync(path.join(opts.factory, FACTORY_FILES.manifest))) {
-    throw new NvsecError('FACTORY_MISSING', `${opts.factory} is not a factory: it has no ${FACTORY_FILES.manifest} (create one with \`nvsec factory init --dir ${opts.factory}\`)`);
-  }
+  factoryManifestFile(opts.factory);
   const registry = await openRegistry(opts.registry ?? `sqlite:${path.join(opts.factory, FACTORY_FILES.registry)}`);
   const stop = new AbortController();
   const onSigint = (): void => {

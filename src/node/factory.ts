@@ -244,11 +244,7 @@ export interface LoadedFactory {
  * try { await provisionDevice('dev-1', factory.profile, deps); } finally { factory.close(); }
  */
 export async function loadFactory(dir: string, passphrase: string): Promise<LoadedFactory> {
-  const manifestFile = path.join(dir, FACTORY_FILES.manifest);
-  if (!fs.existsSync(manifestFile)) {
-    throw new NvsecError('FACTORY_MISSING', `${dir} is not a factory: it has no ${FACTORY_FILES.manifest} (create one with \`nvsec factory init --dir ${dir}\`)`);
-  }
-  const manifest = parseManifest(manifestFile);
+  const manifest = parseManifest(factoryManifestFile(dir));
   const read = (name: string, what: string): Buffer => {
     try {
       return fs.readFileSync(path.resolve(dir, name));
@@ -329,6 +325,19 @@ export async function loadFactory(dir: string, passphrase: string): Promise<Load
     token: manifest.token,
   };
   return { dir, manifest, profile, certificates: certs, close: () => signer.destroy?.() };
+}
+
+/**
+ * The factory.json of the factory in `dir`.
+ *
+ * @throws {NvsecError} FACTORY_MISSING when `dir` holds none
+ */
+export function factoryManifestFile(dir: string): string {
+  const file = path.join(dir, FACTORY_FILES.manifest);
+  if (!fs.existsSync(file)) {
+    throw new NvsecError('FACTORY_MISSING', `${dir} is not a factory: it has no ${FACTORY_FILES.manifest} (create one with \`nvsec factory init --dir ${dir}\`)`);
+  }
+  return file;
 }
 
 /** The certificates module on Node's WebCrypto and OpenSSL. */

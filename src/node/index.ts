@@ -39,6 +39,7 @@ export {
   FACTORY_PASSPHRASE_ENV,
   type FactoryCertificateInfo,
   type FactoryManifest,
+  factoryManifestFile,
   initFactory,
   type InitFactoryOptions,
   type LoadedFactory,

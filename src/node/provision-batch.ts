@@ -471,7 +471,7 @@ function runWorkers(n: number, todo: readonly string[], setup: WorkerSetup, read
           inFlight--;
           ready(reply.device);
           feed();
-        } else fail(new NvsecError(reply.code, reply.id === null ? reply.message : `device ${reply.id}: ${reply.message}`));
+        } else fail(new NvsecError(reply.code, reply.message)); // the message names the device when one failed
       });
       w.on('error', fail);
       w.on('exit', (code) => {

@@ -33,7 +33,7 @@ export const COMMIT_GROUP = 8;
 export type WorkerReply =
   | { readonly type: 'ready' }
   | { readonly type: 'done'; readonly device: MadeDevice }
-  | { readonly type: 'error'; readonly id: string | null; readonly code: string; readonly message: string };
+  | { readonly type: 'error'; readonly code: string; readonly message: string };
 
 /** What the batch hands each worker thread. */
 export interface WorkerSetup {
@@ -85,8 +85,8 @@ export async function makeDeviceBundles(factory: LoadedFactory, keys: KeyCrypto,
   }
 }
 
-function errorReply(id: string | null, e: unknown): WorkerReply {
-  return { type: 'error', id, code: e instanceof NvsecError ? e.code : ((e as NodeJS.ErrnoException).code ?? 'PROVISION_FAILED'), message: e instanceof Error ? e.message : String(e) };
+function errorReply(e: unknown): WorkerReply {
+  return { type: 'error', code: e instanceof NvsecError ? e.code : ((e as NodeJS.ErrnoException).code ?? 'PROVISION_FAILED'), message: e instanceof Error ? e.message : String(e) };
 }
 
 async function runWorker(setup: WorkerSetup): Promise<void> {
@@ -100,7 +100,7 @@ async function runWorker(setup: WorkerSetup): Promise<void> {
       throw new NvsecError('PROVISION_FACTORY_MISMATCH', `${setup.factoryDir} changed while the batch started: it is now factory ${factory.manifest.id}, not ${setup.factoryId}`);
     }
   } catch (e) {
-    port.postMessage(errorReply(null, e));
+    port.postMessage(errorReply(e));
     return;
   }
   // Jobs run in arrival order; the ones waiting when a group starts are made and committed together.
@@ -114,7 +114,7 @@ async function runWorker(setup: WorkerSetup): Promise<void> {
       try {
         for (const device of await makeDeviceBundles(factory, keys, setup.outDir, ids)) port.postMessage({ type: 'done', device } satisfies WorkerReply);
       } catch (e) {
-        port.postMessage(errorReply(null, e)); // the message names the device
+        port.postMessage(errorReply(e)); // the message names the device
         waiting.length = 0;
       }
     }
