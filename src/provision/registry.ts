@@ -23,14 +23,9 @@ export interface NewDevice {
 }
 
 /** A device as the registry holds it. Times are ISO 8601 strings in UTC. */
-export interface DeviceRecord {
-  readonly id: string;
+export interface DeviceRecord extends NewDevice {
   /** Canonical serial: lowercase hex without leading zeros (see {@link canonicalSerial}). */
   readonly serial: string;
-  readonly seedHash: string;
-  readonly certSha256: string;
-  readonly batchId: string;
-  readonly bundlePath: string;
   readonly status: DeviceStatus;
   readonly createdAt: string;
   /** When the device was revoked, or null while it is active. */
